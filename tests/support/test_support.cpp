@@ -1,0 +1,93 @@
+#include "test_support.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <stdexcept>
+
+namespace vlmrt::testing {
+
+namespace fs = std::filesystem;
+
+fs::path source_dir() { return VLMRT_SOURCE_DIR; }
+fs::path shared_data_dir() { return VLMRT_SHARED_DATA_DIR; }
+fs::path cli_path() { return VLMRT_CLI_PATH; }
+std::string python() { return VLMRT_PYTHON; }
+
+fs::path scratch_dir(const std::string& name) {
+  const fs::path dir = fs::path(VLMRT_BINARY_DIR) / "test_scratch" / (name + "." + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string shell_quote(const std::string& text) {
+  std::string quoted = "'";
+  for (char c : text) {
+    if (c == '\'') quoted += "'\\''";
+    else quoted += c;
+  }
+  return quoted + "'";
+}
+
+int run_command(const std::string& command, std::string* output) {
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) throw std::runtime_error("cannot run: " + command);
+  std::array<char, 4096> buffer{};
+  std::string text;
+  std::size_t n = 0;
+  while ((n = std::fread(buffer.data(), 1, buffer.size(), pipe)) > 0) text.append(buffer.data(), n);
+  const int status = ::pclose(pipe);
+  if (output) *output = std::move(text);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+namespace {
+std::string file_digest(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream content;
+  content << in.rdbuf();
+  return std::to_string(std::hash<std::string>{}(content.str()));
+}
+}  // namespace
+
+fs::path generated_data(const std::string& name, const fs::path& script, const std::string& args) {
+  const fs::path root = fs::path(VLMRT_BINARY_DIR) / "test_data";
+  fs::create_directories(root);
+  const fs::path target = root / name;
+  const std::string stamp = file_digest(script) + " " + args;
+
+  const int lock = ::open((root / (name + ".lock")).c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock < 0) throw std::runtime_error("cannot create lock for " + name);
+  ::flock(lock, LOCK_EX);
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::flock(fd, LOCK_UN); ::close(fd); }
+  } unlock{lock};
+
+  std::ifstream stamp_in(target / ".stamp");
+  std::string existing((std::istreambuf_iterator<char>(stamp_in)), std::istreambuf_iterator<char>());
+  if (existing == stamp) return target;
+
+  const fs::path temp = root / (name + ".tmp");
+  fs::remove_all(temp);
+  fs::create_directories(temp);
+  std::string output;
+  const std::string command = python() + " " + shell_quote(script.string()) + " --out " +
+                              shell_quote(temp.string()) + " " + args;
+  if (run_command(command, &output) != 0)
+    throw std::runtime_error("generator failed: " + command + "\n" + output);
+  std::ofstream(temp / ".stamp") << stamp;
+  fs::remove_all(target);
+  fs::rename(temp, target);
+  return target;
+}
+
+}  // namespace vlmrt::testing

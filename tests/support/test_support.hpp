@@ -1,0 +1,32 @@
+// Helpers shared by all test executables: where things are, scratch folders, and running the
+// Python scripts that generate reference data at test time.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace vlmrt::testing {
+
+std::filesystem::path source_dir();       // the repository root
+std::filesystem::path shared_data_dir();  // ../shared/data (may be absent)
+std::filesystem::path cli_path();         // the built `vlmrt` executable
+std::string python();                     // /usr/bin/python3
+
+// A fresh, empty folder under the build tree, unique to this process and `name`.
+std::filesystem::path scratch_dir(const std::string& name);
+
+// Runs `command` (through /bin/sh) and returns its exit status; stdout+stderr go to `output`.
+int run_command(const std::string& command, std::string* output = nullptr);
+
+// Generates reference data once per build tree, safely across parallel test processes: runs
+// `python() + " " + script + " --out DIR " + args` into a temp folder and renames it to
+// build/test_data/<name> when the script succeeds. Later calls (any process) reuse it while the
+// script's content is unchanged. Throws std::runtime_error with the script's output on failure.
+std::filesystem::path generated_data(const std::string& name, const std::filesystem::path& script,
+                                     const std::string& args = "");
+
+// Quotes a string for /bin/sh.
+std::string shell_quote(const std::string& text);
+
+}  // namespace vlmrt::testing
