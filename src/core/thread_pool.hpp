@@ -1,0 +1,57 @@
+// A fixed set of worker threads for data-parallel loops (the engine's GEMMs, attention heads,
+// image resampling rows). The calling thread takes part in every loop, so a pool of N threads
+// runs N-1 workers. One loop at a time: parallel_for is not re-entrant from inside a task.
+#pragma once
+
+#include <condition_variable>
+#include <cstddef>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace vlmrt {
+
+class ThreadPool {
+ public:
+  // threads = 0 means std::thread::hardware_concurrency().
+  explicit ThreadPool(std::size_t threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  std::size_t size() const noexcept { return workers_.size() + 1; }
+
+  // Splits [begin, end) into at most size() contiguous chunks of at least `min_chunk` items and
+  // calls body(chunk_begin, chunk_end) for each, concurrently; returns when all are done. The
+  // first exception thrown by a chunk is rethrown here after every chunk has finished.
+  void parallel_for(std::size_t begin, std::size_t end,
+                    const std::function<void(std::size_t, std::size_t)>& body, std::size_t min_chunk = 1);
+
+  // A process-wide pool sized to the machine (created on first use).
+  static ThreadPool& global();
+
+ private:
+  void worker_loop(std::size_t worker_index);
+  void run_chunk(std::size_t chunk) noexcept;
+
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::mutex loop_mutex_;  // serialises concurrent parallel_for callers
+  std::condition_variable work_ready_;
+  std::condition_variable work_done_;
+  bool stopping_ = false;
+  std::size_t generation_ = 0;
+
+  // The loop being run.
+  const std::function<void(std::size_t, std::size_t)>* body_ = nullptr;
+  std::size_t begin_ = 0;
+  std::size_t chunk_size_ = 0;
+  std::size_t end_ = 0;
+  std::size_t chunk_count_ = 0;
+  std::size_t pending_ = 0;
+  std::exception_ptr error_;
+};
+
+}  // namespace vlmrt
