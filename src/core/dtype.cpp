@@ -12,8 +12,8 @@ struct DTypeEntry {
   std::size_t size;
 };
 constexpr DTypeEntry kDTypes[] = {
-    {DType::F32, "F32", 4}, {DType::F16, "F16", 2}, {DType::BF16, "BF16", 2},
-    {DType::I64, "I64", 8}, {DType::I32, "I32", 4}, {DType::U8, "U8", 1},
+    {DType::F32, "F32", 4}, {DType::F16, "F16", 2},   {DType::BF16, "BF16", 2},
+    {DType::I64, "I64", 8}, {DType::I32, "I32", 4},   {DType::U8, "U8", 1},
     {DType::I8, "I8", 1},   {DType::Bool, "BOOL", 1},
 };
 }  // namespace
@@ -56,8 +56,10 @@ std::uint16_t f32_to_f16(float value) noexcept {
   const std::uint32_t sign = (bits >> 16) & 0x8000u;
   const std::uint32_t abs_bits = bits & 0x7fffffffu;
 
-  if (abs_bits > 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7e00u | ((abs_bits >> 13) & 0x1ffu));
-  if (abs_bits >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: Inf
+  if (abs_bits > 0x7f800000u)
+    return static_cast<std::uint16_t>(sign | 0x7e00u | ((abs_bits >> 13) & 0x1ffu));
+  if (abs_bits >= 0x477ff000u)
+    return static_cast<std::uint16_t>(sign | 0x7c00u);  // rounds to >= 65520: Inf
 
   const int exponent = static_cast<int>(abs_bits >> 23) - 127;
   if (exponent >= -14) {
@@ -67,7 +69,8 @@ std::uint16_t f32_to_f16(float value) noexcept {
     const std::uint32_t lsb = (rebased >> 13) & 1u;
     return static_cast<std::uint16_t>(sign | ((rebased + 0x0fffu + lsb) >> 13));
   }
-  if (exponent < -25) return static_cast<std::uint16_t>(sign);  // below half of the smallest subnormal
+  if (exponent < -25)
+    return static_cast<std::uint16_t>(sign);  // below half of the smallest subnormal
   // Subnormal half: value = mantissa_with_implicit_one * 2^(exponent-23); the half's unit is 2^-24.
   const std::uint32_t mantissa = (abs_bits & 0x7fffffu) | 0x800000u;
   const int shift = -exponent - 1;  // 14..24 so that the result is in units of 2^-24
@@ -84,7 +87,8 @@ float f16_to_f32(std::uint16_t half) noexcept {
   const std::uint32_t exponent = (half >> 10) & 0x1fu;
   std::uint32_t mantissa = half & 0x3ffu;
   if (exponent == 0x1f) return std::bit_cast<float>(sign | 0x7f800000u | (mantissa << 13));
-  if (exponent != 0) return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+  if (exponent != 0)
+    return std::bit_cast<float>(sign | ((exponent + 112u) << 23) | (mantissa << 13));
   if (mantissa == 0) return std::bit_cast<float>(sign);
   // Subnormal: normalise the mantissa.
   int e = -1;
@@ -92,7 +96,8 @@ float f16_to_f32(std::uint16_t half) noexcept {
     ++e;
     mantissa <<= 1;
   } while ((mantissa & 0x400u) == 0);
-  return std::bit_cast<float>(sign | ((112u - static_cast<std::uint32_t>(e)) << 23) | ((mantissa & 0x3ffu) << 13));
+  return std::bit_cast<float>(sign | ((112u - static_cast<std::uint32_t>(e)) << 23) |
+                              ((mantissa & 0x3ffu) << 13));
 }
 
 void bf16_to_f32(std::span<const std::uint16_t> in, std::span<float> out) noexcept {

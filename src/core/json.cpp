@@ -8,15 +8,23 @@ namespace vlmrt::json {
 namespace {
 std::string_view type_name_of(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return "boolean";
+    case Json::value_t::null:
+      return "null";
+    case Json::value_t::boolean:
+      return "boolean";
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return "integer";
-    case Json::value_t::number_float: return "number";
-    case Json::value_t::string: return "string";
-    case Json::value_t::array: return "array";
-    case Json::value_t::object: return "object";
-    default: return "value";
+    case Json::value_t::number_unsigned:
+      return "integer";
+    case Json::value_t::number_float:
+      return "number";
+    case Json::value_t::string:
+      return "string";
+    case Json::value_t::array:
+      return "array";
+    case Json::value_t::object:
+      return "object";
+    default:
+      return "value";
   }
 }
 }  // namespace
@@ -25,20 +33,21 @@ Json parse(std::string_view text, const std::string& source_name) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(ErrorKind::Format, source_name + ": invalid JSON at byte " + std::to_string(e.byte) +
-                                       " (" + e.what() + ")");
+    throw Error(ErrorKind::Format, source_name + ": invalid JSON at byte " +
+                                       std::to_string(e.byte) + " (" + e.what() + ")");
   }
 }
 
 Json read_file(const std::filesystem::path& path, std::uint64_t max_bytes) {
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw Error(ErrorKind::NotFound, path.string() + ": file not found");
+  if (!std::filesystem::exists(path, ec))
+    throw Error(ErrorKind::NotFound, path.string() + ": file not found");
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) throw Error(ErrorKind::Io, path.string() + ": cannot read size: " + ec.message());
   if (size > max_bytes)
-    throw Error(ErrorKind::LimitExceeded, path.string() + ": " + std::to_string(size) +
-                                              " bytes is larger than the " + std::to_string(max_bytes) +
-                                              "-byte limit for JSON files");
+    throw Error(ErrorKind::LimitExceeded,
+                path.string() + ": " + std::to_string(size) + " bytes is larger than the " +
+                    std::to_string(max_bytes) + "-byte limit for JSON files");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::Io, path.string() + ": cannot open for reading");
   std::ostringstream buffer;
@@ -57,10 +66,12 @@ namespace detail {
 
 namespace {
 std::string field_label(const std::string& where, std::string_view key) {
-  // "config.json: text_config" + "hidden_size" → file "config.json", field "text_config.hidden_size"
+  // "config.json: text_config" + "hidden_size" → file "config.json", field
+  // "text_config.hidden_size"
   const auto colon = where.find(": ");
   if (colon == std::string::npos) return where + ": field '" + std::string(key) + "'";
-  return where.substr(0, colon) + ": field '" + where.substr(colon + 2) + "." + std::string(key) + "'";
+  return where.substr(0, colon) + ": field '" + where.substr(colon + 2) + "." + std::string(key) +
+         "'";
 }
 }  // namespace
 
@@ -72,8 +83,8 @@ void throw_wrong_type(const std::string& where, std::string_view key, std::strin
                       const Json& found) {
   std::string shown = found.dump();
   if (shown.size() > 40) shown = shown.substr(0, 37) + "...";
-  throw Error(ErrorKind::Format, field_label(where, key) + " must be " + std::string(expected) + ", found " +
-                                     std::string(type_name_of(found)) + " " + shown);
+  throw Error(ErrorKind::Format, field_label(where, key) + " must be " + std::string(expected) +
+                                     ", found " + std::string(type_name_of(found)) + " " + shown);
 }
 
 void throw_not_object(const std::string& where) {

@@ -25,7 +25,8 @@ using Json = nlohmann::json;
 Json read_file(const std::filesystem::path& path, std::uint64_t max_bytes = 256ull << 20);
 Json parse(std::string_view text, const std::string& source_name);
 
-// A label for a nested object: child_where("config.json", "text_config") → "config.json: text_config".
+// A label for a nested object: child_where("config.json", "text_config") → "config.json:
+// text_config".
 std::string child_where(const std::string& where, std::string_view key);
 
 namespace detail {
@@ -35,34 +36,47 @@ namespace detail {
 [[noreturn]] void throw_not_object(const std::string& where);
 template <typename T>
 constexpr std::string_view type_label() {
-  if constexpr (std::is_same_v<T, bool>) return "a boolean";
-  else if constexpr (std::is_integral_v<T>) return "an integer";
-  else if constexpr (std::is_floating_point_v<T>) return "a number";
-  else if constexpr (std::is_same_v<T, std::string>) return "a string";
-  else if constexpr (std::is_same_v<T, Json>) return "a JSON value";
-  else return "a value of the expected type";
+  if constexpr (std::is_same_v<T, bool>)
+    return "a boolean";
+  else if constexpr (std::is_integral_v<T>)
+    return "an integer";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a number";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (std::is_same_v<T, Json>)
+    return "a JSON value";
+  else
+    return "a value of the expected type";
 }
 template <typename T>
 bool holds(const Json& value) {
-  if constexpr (std::is_same_v<T, bool>) return value.is_boolean();
+  if constexpr (std::is_same_v<T, bool>)
+    return value.is_boolean();
   else if constexpr (std::is_integral_v<T>) {
     if (value.is_number_integer()) return true;
     // 3.0 written for an integer field is accepted when it is integral.
-    return value.is_number_float() && value.get<double>() == static_cast<double>(static_cast<long long>(value.get<double>()));
-  } else if constexpr (std::is_floating_point_v<T>) return value.is_number();
-  else if constexpr (std::is_same_v<T, std::string>) return value.is_string();
-  else return true;
+    return value.is_number_float() &&
+           value.get<double>() == static_cast<double>(static_cast<long long>(value.get<double>()));
+  } else if constexpr (std::is_floating_point_v<T>)
+    return value.is_number();
+  else if constexpr (std::is_same_v<T, std::string>)
+    return value.is_string();
+  else
+    return true;
 }
 template <typename T>
 T convert(const Json& value, const std::string& where, std::string_view key) {
   if (!holds<T>(value)) throw_wrong_type(where, key, type_label<T>(), value);
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
-    const long double v = value.is_number_unsigned() ? static_cast<long double>(value.get<std::uint64_t>())
-                                                     : static_cast<long double>(value.get<double>());
+    const long double v = value.is_number_unsigned()
+                              ? static_cast<long double>(value.get<std::uint64_t>())
+                              : static_cast<long double>(value.get<double>());
     if (value.is_number_integer() && !value.is_number_unsigned()) {
       const auto i = value.get<std::int64_t>();
       if (i < static_cast<std::int64_t>(std::numeric_limits<T>::min()) ||
-          (i > 0 && static_cast<std::uint64_t>(i) > static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
+          (i > 0 && static_cast<std::uint64_t>(i) >
+                        static_cast<std::uint64_t>(std::numeric_limits<T>::max())))
         throw_wrong_type(where, key, "an integer in range", value);
       return static_cast<T>(i);
     }

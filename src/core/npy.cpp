@@ -34,16 +34,19 @@ std::string shape_tuple(std::span<const std::int64_t> shape) {
 
 }  // namespace
 
-void write_f32(const fs::path& path, std::span<const std::int64_t> shape, std::span<const float> values) {
+void write_f32(const fs::path& path, std::span<const std::int64_t> shape,
+               std::span<const float> values) {
   std::uint64_t count = 1;
   for (auto dim : shape) {
     if (dim < 0) throw Error(ErrorKind::InvalidArgument, "npy::write_f32: negative dimension");
     count *= static_cast<std::uint64_t>(dim);
   }
   if (count != values.size())
-    throw Error(ErrorKind::InvalidArgument, "npy::write_f32: shape " + shape_tuple(shape) + " holds " +
-                                                std::to_string(count) + " values, got " + std::to_string(values.size()));
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
+    throw Error(ErrorKind::InvalidArgument, "npy::write_f32: shape " + shape_tuple(shape) +
+                                                " holds " + std::to_string(count) +
+                                                " values, got " + std::to_string(values.size()));
+  std::string header =
+      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64,
   // ending in '\n' (the format's alignment rule).
   const std::size_t unpadded = kMagicSize + 2 + 2 + header.size() + 1;
@@ -56,27 +59,39 @@ void write_f32(const fs::path& path, std::span<const std::int64_t> shape, std::s
     if (!out) throw Error(ErrorKind::Io, temp.string() + ": cannot open for writing");
     const auto header_size = static_cast<std::uint16_t>(header.size());
     const char version[2] = {1, 0};
-    const char size_le[2] = {static_cast<char>(header_size & 0xff), static_cast<char>(header_size >> 8)};
-    out.write(kMagic, kMagicSize).write(version, 2).write(size_le, 2).write(header.data(), header.size());
-    out.write(reinterpret_cast<const char*>(values.data()), static_cast<std::streamsize>(values.size_bytes()));
+    const char size_le[2] = {static_cast<char>(header_size & 0xff),
+                             static_cast<char>(header_size >> 8)};
+    out.write(kMagic, kMagicSize)
+        .write(version, 2)
+        .write(size_le, 2)
+        .write(header.data(), header.size());
+    out.write(reinterpret_cast<const char*>(values.data()),
+              static_cast<std::streamsize>(values.size_bytes()));
     if (!out) throw Error(ErrorKind::Io, temp.string() + ": write failed");
   }
   std::error_code ec;
   fs::rename(temp, path, ec);
-  if (ec) throw Error(ErrorKind::Io, path.string() + ": cannot move the written file into place: " + ec.message());
+  if (ec)
+    throw Error(ErrorKind::Io,
+                path.string() + ": cannot move the written file into place: " + ec.message());
 }
 
 Array<float> read_f32(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(ErrorKind::NotFound, path.string() + ": cannot open");
   char prefix[10];
-  if (!in.read(prefix, sizeof prefix) || std::memcmp(prefix, kMagic, kMagicSize) != 0) bad(path, "missing magic");
+  if (!in.read(prefix, sizeof prefix) || std::memcmp(prefix, kMagic, kMagicSize) != 0)
+    bad(path, "missing magic");
   if (prefix[6] != 1) bad(path, "only format version 1.0 is read");
-  const std::size_t header_size = static_cast<unsigned char>(prefix[8]) | (static_cast<std::size_t>(static_cast<unsigned char>(prefix[9])) << 8);
+  const std::size_t header_size =
+      static_cast<unsigned char>(prefix[8]) |
+      (static_cast<std::size_t>(static_cast<unsigned char>(prefix[9])) << 8);
   std::string header(header_size, '\0');
-  if (!in.read(header.data(), static_cast<std::streamsize>(header_size))) bad(path, "truncated header");
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_size)))
+    bad(path, "truncated header");
   if (header.find("'descr': '<f4'") == std::string::npos) bad(path, "descr is not '<f4'");
-  if (header.find("'fortran_order': False") == std::string::npos) bad(path, "fortran_order is not False");
+  if (header.find("'fortran_order': False") == std::string::npos)
+    bad(path, "fortran_order is not False");
   const auto open = header.find("'shape': (");
   const auto close = header.find(')', open);
   if (open == std::string::npos || close == std::string::npos) bad(path, "no shape");
@@ -106,7 +121,8 @@ Array<float> read_f32(const fs::path& path) {
   if (ec || file_size < data_start || (file_size - data_start) != count * sizeof(float))
     bad(path, "data size does not match shape " + shape_tuple(array.shape));
   array.values.resize(count);
-  in.read(reinterpret_cast<char*>(array.values.data()), static_cast<std::streamsize>(count * sizeof(float)));
+  in.read(reinterpret_cast<char*>(array.values.data()),
+          static_cast<std::streamsize>(count * sizeof(float)));
   if (!in) throw Error(ErrorKind::Io, path.string() + ": read failed");
   return array;
 }

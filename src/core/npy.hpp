@@ -9,7 +9,8 @@
 
 namespace vlmrt::npy {
 
-void write_f32(const std::filesystem::path& path, std::span<const std::int64_t> shape, std::span<const float> values);
+void write_f32(const std::filesystem::path& path, std::span<const std::int64_t> shape,
+               std::span<const float> values);
 
 template <typename T>
 struct Array {

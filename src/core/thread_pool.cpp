@@ -8,7 +8,8 @@ namespace vlmrt {
 ThreadPool::ThreadPool(std::size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(threads - 1);
-  for (std::size_t i = 0; i + 1 < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  for (std::size_t i = 0; i + 1 < threads; ++i)
+    workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -56,7 +57,8 @@ void ThreadPool::worker_loop(std::size_t worker_index) {
 }
 
 void ThreadPool::parallel_for(std::size_t begin, std::size_t end,
-                              const std::function<void(std::size_t, std::size_t)>& body, std::size_t min_chunk) {
+                              const std::function<void(std::size_t, std::size_t)>& body,
+                              std::size_t min_chunk) {
   if (begin >= end) return;
   const std::size_t count = end - begin;
   min_chunk = std::max<std::size_t>(min_chunk, 1);

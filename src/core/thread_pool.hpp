@@ -27,7 +27,8 @@ class ThreadPool {
   // calls body(chunk_begin, chunk_end) for each, concurrently; returns when all are done. The
   // first exception thrown by a chunk is rethrown here after every chunk has finished.
   void parallel_for(std::size_t begin, std::size_t end,
-                    const std::function<void(std::size_t, std::size_t)>& body, std::size_t min_chunk = 1);
+                    const std::function<void(std::size_t, std::size_t)>& body,
+                    std::size_t min_chunk = 1);
 
   // A process-wide pool sized to the machine (created on first use).
   static ThreadPool& global();

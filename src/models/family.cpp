@@ -4,10 +4,14 @@ namespace vlmrt {
 
 std::string_view family_name(ModelFamily family) noexcept {
   switch (family) {
-    case ModelFamily::PaliGemma: return "PaliGemma";
-    case ModelFamily::PaliGemma2: return "PaliGemma2";
-    case ModelFamily::Idefics3: return "Idefics3 (SmolVLM)";
-    case ModelFamily::SmolVlm: return "SmolVLM2";
+    case ModelFamily::PaliGemma:
+      return "PaliGemma";
+    case ModelFamily::PaliGemma2:
+      return "PaliGemma2";
+    case ModelFamily::Idefics3:
+      return "Idefics3 (SmolVLM)";
+    case ModelFamily::SmolVlm:
+      return "SmolVLM2";
   }
   return "?";
 }
@@ -29,14 +33,17 @@ ModelFamily detect_family(const json::Json& config, const std::string& where) {
     const auto text_where = json::child_where(where, "text_config");
     const auto it = config.find("text_config");
     const std::string text_type =
-        it != config.end() && it->is_object() ? json::get_or<std::string>(*it, "model_type", "gemma", text_where) : "gemma";
+        it != config.end() && it->is_object()
+            ? json::get_or<std::string>(*it, "model_type", "gemma", text_where)
+            : "gemma";
     if (text_type == "gemma") return ModelFamily::PaliGemma;
     if (text_type == "gemma2") return ModelFamily::PaliGemma2;
     throw Error(ErrorKind::Unsupported, where + ": PaliGemma with text model_type '" + text_type +
                                             "' is not supported (expected gemma or gemma2)");
   }
-  throw Error(ErrorKind::Unsupported, where + ": model_type '" + model_type +
-                                          "' is not supported (vlmrt runs paligemma, idefics3 and smolvlm)");
+  throw Error(ErrorKind::Unsupported,
+              where + ": model_type '" + model_type +
+                  "' is not supported (vlmrt runs paligemma, idefics3 and smolvlm)");
 }
 
 ModelFamily detect_family(const std::filesystem::path& model_dir) {

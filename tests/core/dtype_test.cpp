@@ -64,7 +64,8 @@ TEST(F16, RoundsMidpointsToEven) {
     const double mid_exact = (static_cast<double>(low) + high) / 2;
     const float mid = static_cast<float>(mid_exact);
     ASSERT_EQ(static_cast<double>(mid), mid_exact);  // midpoints are representable in f32
-    const std::uint16_t even = (bits & 1u) ? static_cast<std::uint16_t>(bits + 1) : static_cast<std::uint16_t>(bits);
+    const std::uint16_t even =
+        (bits & 1u) ? static_cast<std::uint16_t>(bits + 1) : static_cast<std::uint16_t>(bits);
     EXPECT_EQ(f32_to_f16(mid), even) << "between " << bits << " and " << bits + 1;
     EXPECT_EQ(f32_to_f16(std::nextafter(mid, 0.0f)), bits);
     EXPECT_EQ(f32_to_f16(std::nextafter(mid, 1e9f)), bits + 1);
@@ -76,7 +77,8 @@ TEST(F16, OverflowAndUnderflow) {
   EXPECT_EQ(f32_to_f16(65519.99f), 0x7bff);
   EXPECT_EQ(f32_to_f16(65520.0f), 0x7c00);
   EXPECT_EQ(f32_to_f16(-1e10f), 0xfc00);
-  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);  // exactly half the smallest subnormal: even → 0
+  EXPECT_EQ(f32_to_f16(std::ldexp(1.0f, -25)),
+            0x0000);  // exactly half the smallest subnormal: even → 0
   EXPECT_EQ(f32_to_f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
   EXPECT_EQ(f32_to_f16(std::numeric_limits<float>::infinity()), 0x7c00);

@@ -19,7 +19,8 @@ std::string error_of(const std::function<void()>& action) {
 }
 
 TEST(Json, TypedGettersReadValues) {
-  const auto config = json::parse(R"({"a": 3, "b": 2.5, "c": "x", "d": true, "e": null, "f": 4.0})", "t.json");
+  const auto config =
+      json::parse(R"({"a": 3, "b": 2.5, "c": "x", "d": true, "e": null, "f": 4.0})", "t.json");
   EXPECT_EQ(json::get<int>(config, "a", "t.json"), 3);
   EXPECT_DOUBLE_EQ(json::get<double>(config, "b", "t.json"), 2.5);
   EXPECT_DOUBLE_EQ(json::get<double>(config, "a", "t.json"), 3.0);  // integers are numbers
@@ -31,12 +32,15 @@ TEST(Json, TypedGettersReadValues) {
 }
 
 TEST(Json, ErrorsNameTheFileAndTheNestedField) {
-  const auto config = json::parse(R"({"text_config": {"hidden_size": "576", "heads": 2.5}})", "config.json");
+  const auto config =
+      json::parse(R"({"text_config": {"hidden_size": "576", "heads": 2.5}})", "config.json");
   const auto where = json::child_where("config.json", "text_config");
   EXPECT_EQ(error_of([&] { json::get<int>(config["text_config"], "hidden_size", where); }),
-            "format error: config.json: field 'text_config.hidden_size' must be an integer, found string \"576\"");
-  EXPECT_EQ(error_of([&] { json::get<int>(config["text_config"], "heads", where); }),
-            "format error: config.json: field 'text_config.heads' must be an integer, found number 2.5");
+            "format error: config.json: field 'text_config.hidden_size' must be an integer, found "
+            "string \"576\"");
+  EXPECT_EQ(
+      error_of([&] { json::get<int>(config["text_config"], "heads", where); }),
+      "format error: config.json: field 'text_config.heads' must be an integer, found number 2.5");
   EXPECT_EQ(error_of([&] { json::get<int>(config["text_config"], "layers", where); }),
             "format error: config.json: field 'text_config.layers' is missing");
   EXPECT_EQ(error_of([&] { json::get<int>(config, "top", "config.json"); }),
@@ -45,8 +49,10 @@ TEST(Json, ErrorsNameTheFileAndTheNestedField) {
 
 TEST(Json, RejectsOutOfRangeIntegers) {
   const auto config = json::parse(R"({"big": 5000000000, "neg": -1})", "t.json");
-  EXPECT_NE(error_of([&] { json::get<int>(config, "big", "t.json"); }).find("in range"), std::string::npos);
-  EXPECT_NE(error_of([&] { json::get<unsigned>(config, "neg", "t.json"); }).find("in range"), std::string::npos);
+  EXPECT_NE(error_of([&] { json::get<int>(config, "big", "t.json"); }).find("in range"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { json::get<unsigned>(config, "neg", "t.json"); }).find("in range"),
+            std::string::npos);
   EXPECT_EQ(json::get<std::int64_t>(config, "big", "t.json"), 5000000000LL);
 }
 
@@ -58,7 +64,8 @@ TEST(Json, ReadFileReportsMissingAndMalformedFiles) {
   EXPECT_EQ(message.rfind("format error: ", 0), 0u);
   EXPECT_NE(message.find("bad.json: invalid JSON at byte"), std::string::npos);
   std::ofstream(dir / "big.json") << "[" << std::string(100, ' ') << "]";
-  EXPECT_EQ(error_of([&] { json::read_file(dir / "big.json", 10); }).rfind("limit exceeded: ", 0), 0u);
+  EXPECT_EQ(error_of([&] { json::read_file(dir / "big.json", 10); }).rfind("limit exceeded: ", 0),
+            0u);
 }
 
 }  // namespace

@@ -22,10 +22,12 @@ TEST(Npy, RoundTripsAndNumpyReadsIt) {
   EXPECT_EQ(back.values, values);
 
   std::string output;
-  const std::string check = testing::python() + " -c " +
-                            testing::shell_quote("import numpy as np,sys; a=np.load(sys.argv[1]); "
-                                                 "print(a.dtype, a.shape, float(a.sum()), a.flags['C_CONTIGUOUS'])") +
-                            " " + testing::shell_quote((dir / "a.npy").string());
+  const std::string check =
+      testing::python() + " -c " +
+      testing::shell_quote(
+          "import numpy as np,sys; a=np.load(sys.argv[1]); "
+          "print(a.dtype, a.shape, float(a.sum()), a.flags['C_CONTIGUOUS'])") +
+      " " + testing::shell_quote((dir / "a.npy").string());
   ASSERT_EQ(testing::run_command(check, &output), 0) << output;
   EXPECT_EQ(output, "float32 (2, 3, 4) 66.0 True\n");
 }
@@ -34,12 +36,13 @@ TEST(Npy, ReadsWhatNumpyWrites) {
   const auto dir = testing::scratch_dir("npy_numpy");
   const auto file = (dir / "b.npy").string();
   std::string output;
-  ASSERT_EQ(testing::run_command(testing::python() + " -c " +
-                                     testing::shell_quote("import numpy as np,sys; np.save(sys.argv[1], "
-                                                          "np.arange(7, dtype=np.float32).reshape(7))") +
-                                     " " + testing::shell_quote(file),
-                                 &output),
-            0)
+  ASSERT_EQ(
+      testing::run_command(testing::python() + " -c " +
+                               testing::shell_quote("import numpy as np,sys; np.save(sys.argv[1], "
+                                                    "np.arange(7, dtype=np.float32).reshape(7))") +
+                               " " + testing::shell_quote(file),
+                           &output),
+      0)
       << output;
   const auto array = npy::read_f32(file);
   EXPECT_EQ(array.shape, std::vector<std::int64_t>{7});

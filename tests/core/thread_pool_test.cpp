@@ -17,7 +17,8 @@ TEST(ThreadPool, CoversEveryIndexExactlyOnce) {
     pool.parallel_for(0, count, [&](std::size_t b, std::size_t e) {
       for (std::size_t i = b; i < e; ++i) hits[i]++;
     });
-    for (std::size_t i = 0; i < count; ++i) EXPECT_EQ(hits[i].load(), 1) << "count " << count << " index " << i;
+    for (std::size_t i = 0; i < count; ++i)
+      EXPECT_EQ(hits[i].load(), 1) << "count " << count << " index " << i;
   }
 }
 
@@ -25,10 +26,13 @@ TEST(ThreadPool, RespectsMinChunkAndOffsets) {
   ThreadPool pool(3);
   std::mutex mutex;
   std::set<std::pair<std::size_t, std::size_t>> chunks;
-  pool.parallel_for(10, 20, [&](std::size_t b, std::size_t e) {
-    std::lock_guard lock(mutex);
-    chunks.insert({b, e});
-  }, 6);
+  pool.parallel_for(
+      10, 20,
+      [&](std::size_t b, std::size_t e) {
+        std::lock_guard lock(mutex);
+        chunks.insert({b, e});
+      },
+      6);
   // 10 items with chunks of at least 6 → two chunks covering [10, 20).
   ASSERT_EQ(chunks.size(), 2u);
   EXPECT_EQ(chunks.begin()->first, 10u);
@@ -38,10 +42,12 @@ TEST(ThreadPool, RespectsMinChunkAndOffsets) {
 TEST(ThreadPool, RethrowsTheFirstErrorAfterAllChunksFinish) {
   ThreadPool pool(4);
   std::atomic<int> finished{0};
-  EXPECT_THROW(pool.parallel_for(0, 4, [&](std::size_t b, std::size_t) {
-    if (b == 2) throw std::runtime_error("chunk failed");
-    finished++;
-  }), std::runtime_error);
+  EXPECT_THROW(pool.parallel_for(0, 4,
+                                 [&](std::size_t b, std::size_t) {
+                                   if (b == 2) throw std::runtime_error("chunk failed");
+                                   finished++;
+                                 }),
+               std::runtime_error);
   EXPECT_EQ(finished.load(), 3);
   // The pool is still usable afterwards.
   std::atomic<long> sum{0};
@@ -57,7 +63,8 @@ TEST(ThreadPool, ManyShortLoopsDoNotDeadlock) {
   ThreadPool pool(2);
   std::atomic<int> total{0};
   for (int round = 0; round < 2000; ++round)
-    pool.parallel_for(0, 2, [&](std::size_t b, std::size_t e) { total += static_cast<int>(e - b); });
+    pool.parallel_for(0, 2,
+                      [&](std::size_t b, std::size_t e) { total += static_cast<int>(e - b); });
   EXPECT_EQ(total.load(), 4000);
 }
 

@@ -25,7 +25,9 @@ TEST(Setup, OnnxRuntime129IsInstalledAndLoads) {
 
 TEST(Setup, DebianPythonSeesNumpyAndPil) {
   std::string output;
-  ASSERT_EQ(testing::run_command(testing::python() + " -c 'import numpy, PIL; print(PIL.__version__)'", &output), 0)
+  ASSERT_EQ(testing::run_command(
+                testing::python() + " -c 'import numpy, PIL; print(PIL.__version__)'", &output),
+            0)
       << output;
   EXPECT_EQ(output.rfind("9.", 0), 0u) << "Pillow 9.x is the resize reference; found " << output;
 }

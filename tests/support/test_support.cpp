@@ -16,13 +16,22 @@ namespace vlmrt::testing {
 
 namespace fs = std::filesystem;
 
-fs::path source_dir() { return VLMRT_SOURCE_DIR; }
-fs::path shared_data_dir() { return VLMRT_SHARED_DATA_DIR; }
-fs::path cli_path() { return VLMRT_CLI_PATH; }
-std::string python() { return VLMRT_PYTHON; }
+fs::path source_dir() {
+  return VLMRT_SOURCE_DIR;
+}
+fs::path shared_data_dir() {
+  return VLMRT_SHARED_DATA_DIR;
+}
+fs::path cli_path() {
+  return VLMRT_CLI_PATH;
+}
+std::string python() {
+  return VLMRT_PYTHON;
+}
 
 fs::path scratch_dir(const std::string& name) {
-  const fs::path dir = fs::path(VLMRT_BINARY_DIR) / "test_scratch" / (name + "." + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::path(VLMRT_BINARY_DIR) / "test_scratch" / (name + "." + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
@@ -31,8 +40,10 @@ fs::path scratch_dir(const std::string& name) {
 std::string shell_quote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
+    if (c == '\'')
+      quoted += "'\\''";
+    else
+      quoted += c;
   }
   return quoted + "'";
 }
@@ -69,11 +80,15 @@ fs::path generated_data(const std::string& name, const fs::path& script, const s
   ::flock(lock, LOCK_EX);
   struct Unlock {
     int fd;
-    ~Unlock() { ::flock(fd, LOCK_UN); ::close(fd); }
+    ~Unlock() {
+      ::flock(fd, LOCK_UN);
+      ::close(fd);
+    }
   } unlock{lock};
 
   std::ifstream stamp_in(target / ".stamp");
-  std::string existing((std::istreambuf_iterator<char>(stamp_in)), std::istreambuf_iterator<char>());
+  std::string existing((std::istreambuf_iterator<char>(stamp_in)),
+                       std::istreambuf_iterator<char>());
   if (existing == stamp) return target;
 
   const fs::path temp = root / (name + ".tmp");

@@ -20,11 +20,13 @@ namespace {
 
 void print_usage(std::FILE* out) {
   auto commands = vlmrt::cli::command_registry();
-  std::sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  std::sort(commands.begin(), commands.end(),
+            [](const auto& a, const auto& b) { return a.name < b.name; });
   std::fprintf(out,
                "vlmrt — run vision-language models (PaliGemma, SmolVLM, SmolVLM2) from C++\n\n"
                "usage: vlmrt <command> [options]\n\ncommands:\n");
-  for (const auto& command : commands) std::fprintf(out, "  %-12s %s\n", command.name.c_str(), command.summary.c_str());
+  for (const auto& command : commands)
+    std::fprintf(out, "  %-12s %s\n", command.name.c_str(), command.summary.c_str());
   std::fprintf(out, "\n`vlmrt <command> --help` explains a command's options, with examples.\n");
 }
 
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   const auto& commands = vlmrt::cli::command_registry();
-  const auto it = std::find_if(commands.begin(), commands.end(), [&](const auto& c) { return c.name == argv[1]; });
+  const auto it = std::find_if(commands.begin(), commands.end(),
+                               [&](const auto& c) { return c.name == argv[1]; });
   if (it == commands.end()) {
     std::fprintf(stderr, "vlmrt: unknown command '%s'\n\n", argv[1]);
     print_usage(stderr);
@@ -52,8 +55,8 @@ int main(int argc, char** argv) {
   try {
     return it->run(argc - 1, argv + 1);
   } catch (const vlmrt::Error& e) {
-    std::fprintf(stderr, "vlmrt %s: error (%s): %s\n", it->name.c_str(), std::string(vlmrt::to_string(e.kind())).c_str(),
-                 e.what());
+    std::fprintf(stderr, "vlmrt %s: error (%s): %s\n", it->name.c_str(),
+                 std::string(vlmrt::to_string(e.kind())).c_str(), e.what());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vlmrt %s: internal error: %s\n", it->name.c_str(), e.what());
