@@ -5,6 +5,17 @@
 
 namespace vlmrt {
 
+namespace {
+// Set while this thread runs a chunk of some pool's loop: nested loops then run inline instead
+// of waiting for workers that are busy with the outer loop.
+thread_local bool t_inside_chunk = false;
+
+struct InsideChunk {
+  bool previous = std::exchange(t_inside_chunk, true);
+  ~InsideChunk() { t_inside_chunk = previous; }
+};
+}  // namespace
+
 ThreadPool::ThreadPool(std::size_t threads) {
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   workers_.reserve(threads - 1);
@@ -30,6 +41,7 @@ void ThreadPool::run_chunk(std::size_t chunk) noexcept {
   const std::size_t chunk_begin = begin_ + chunk * chunk_size_;
   const std::size_t chunk_end = std::min(end_, chunk_begin + chunk_size_);
   try {
+    InsideChunk inside;
     (*body_)(chunk_begin, chunk_end);
   } catch (...) {
     std::lock_guard lock(mutex_);
@@ -63,7 +75,7 @@ void ThreadPool::parallel_for(std::size_t begin, std::size_t end,
   const std::size_t count = end - begin;
   min_chunk = std::max<std::size_t>(min_chunk, 1);
   const std::size_t chunks = std::min(size(), (count + min_chunk - 1) / min_chunk);
-  if (chunks <= 1) {
+  if (chunks <= 1 || t_inside_chunk) {
     body(begin, end);
     return;
   }

@@ -1,6 +1,7 @@
 // A fixed set of worker threads for data-parallel loops (the engine's GEMMs, attention heads,
 // image resampling rows). The calling thread takes part in every loop, so a pool of N threads
-// runs N-1 workers. One loop at a time: parallel_for is not re-entrant from inside a task.
+// runs N-1 workers. A parallel_for called from inside a chunk (a nested loop) runs inline on
+// that thread, so library code may use the pool without knowing whether its caller does.
 #pragma once
 
 #include <condition_variable>

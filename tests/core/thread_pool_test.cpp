@@ -68,6 +68,17 @@ TEST(ThreadPool, ManyShortLoopsDoNotDeadlock) {
   EXPECT_EQ(total.load(), 4000);
 }
 
+TEST(ThreadPool, NestedLoopsRunInlineWithoutDeadlock) {
+  ThreadPool pool(2);
+  std::atomic<int> inner_items{0};
+  pool.parallel_for(0, 4, [&](std::size_t b, std::size_t e) {
+    for (std::size_t i = b; i < e; ++i)
+      pool.parallel_for(
+          0, 10, [&](std::size_t ib, std::size_t ie) { inner_items += static_cast<int>(ie - ib); });
+  });
+  EXPECT_EQ(inner_items.load(), 40);
+}
+
 TEST(ThreadPool, SingleThreadPoolRunsInline) {
   ThreadPool pool(1);
   EXPECT_EQ(pool.size(), 1u);
