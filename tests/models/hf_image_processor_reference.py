@@ -1,0 +1,243 @@
+#!/usr/bin/python3
+"""Reference image preprocessing for vlmrt parity tests, re-implementing Hugging Face's slow/PIL
+image processors with PIL + numpy (transformers v5 PIL backend, MODELS.md §5.1, §5.2, errata 1/3/12):
+
+* every image is opened, EXIF-transposed and converted to RGB *before* resizing (load_image);
+* SigLIP (PaliGemma): PIL resize to size (h, w) with `resample`;
+* Idefics3 / SmolVLM: longest-edge resize (int() truncation, even rounding, 4096 clamp),
+  resize_for_vision_encoder to multiples of the tile edge, exact tile crops row-major, then the
+  global image (stage-2 image resized to tile²) last; or a plain tile² resize without splitting;
+* rescale float64 → float32, normalise in float32 with float32 mean/std, HWC → CHW.
+
+Writes, for every --config NAME=PATH and every image, into OUT/NAME/:
+  STEM.frames.u8          raw uint8 frames [n, H, W, 3] (before rescale/normalise)
+  STEM.pixel_values.npy   float32 [n, 3, H, W] (only when it is at most --float-limit-mb)
+  lut.npy                 float32 [3, 256]: the normalised value of every byte per channel,
+                          computed by the same normalise code (the float stage is elementwise, so
+                          LUT[frames] equals pixel_values exactly; this script asserts it)
+  summary.json            per image: size, rows, cols, frames, stage sizes, frame shape
+With --make-images the test images are generated first into OUT/images/ (noise + gradients,
+varied sizes, one gray PNG, one RGBA PNG, one palette PNG, one JPEG).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_IMAGE_SIZE = 4096  # transformers' Idefics3 MAX_IMAGE_SIZE
+
+# (width, height) of the generated RGB PNGs.
+RGB_SIZES = [(1, 1), (17, 9), (100, 80), (224, 224), (333, 500), (640, 480), (512, 512),
+             (1000, 100), (100, 1000), (1023, 767), (2048, 1536), (3000, 2000)]
+
+
+def pattern(width: int, height: int, seed: int) -> np.ndarray:
+    """Gradients + sinusoids + noise, uint8 HWC (3 channels)."""
+    rng = np.random.RandomState(seed)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float64)
+    w, h = max(width - 1, 1), max(height - 1, 1)
+    r = 255.0 * x / w
+    g = 255.0 * y / h
+    b = 127.5 + 127.5 * np.sin(x / 7.0 + y / 11.0)
+    base = np.stack([r, g, b], axis=-1)
+    noise = rng.normal(0.0, 40.0, size=base.shape)
+    # Some hard edges (a checkerboard) so that ringing of LANCZOS/BICUBIC is exercised.
+    checker = (((x // 13) + (y // 9)) % 2 == 0)[..., None] * 60.0
+    return np.clip(base + noise + checker - 30.0, 0, 255).astype(np.uint8)
+
+
+def make_images(folder: str) -> list[str]:
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, (w, h) in enumerate(RGB_SIZES):
+        path = os.path.join(folder, f"rgb_{w}x{h}.png")
+        Image.fromarray(pattern(w, h, seed=i), "RGB").save(path)
+        paths.append(path)
+    gray = pattern(300, 200, seed=100)[..., 1]
+    path = os.path.join(folder, "gray_300x200.png")
+    Image.fromarray(gray, "L").save(path)
+    paths.append(path)
+    rgba = np.concatenate([pattern(250, 333, seed=101), pattern(250, 333, seed=102)[..., :1]], axis=-1)
+    path = os.path.join(folder, "rgba_250x333.png")
+    Image.fromarray(rgba, "RGBA").save(path)
+    paths.append(path)
+    path = os.path.join(folder, "palette_120x90.png")
+    Image.fromarray(pattern(120, 90, seed=103), "RGB").quantize(colors=64).save(path)
+    paths.append(path)
+    path = os.path.join(folder, "photo_400x300.jpg")
+    Image.fromarray(pattern(400, 300, seed=104), "RGB").save(path, quality=90)
+    paths.append(path)
+    return paths
+
+
+def load_rgb(path: str) -> Image.Image:
+    """transformers' load_image: EXIF transpose, then a plain convert('RGB') (alpha dropped)."""
+    with Image.open(path) as image:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        return image.convert("RGB")
+
+
+def pil_resize(image: Image.Image, width: int, height: int, resample: int) -> Image.Image:
+    return image.resize((width, height), resample=resample)
+
+
+def longest_edge_size(height: int, width: int, max_len: int) -> tuple[int, int]:
+    aspect_ratio = width / height
+    if width >= height:
+        width = max_len
+        height = int(width / aspect_ratio)
+        if height % 2 != 0:
+            height += 1
+    elif height > width:
+        height = max_len
+        width = int(height * aspect_ratio)
+        if width % 2 != 0:
+            width += 1
+    height, width = max(height, 1), max(width, 1)
+    aspect_ratio = width / height
+    if width >= height and width > MAX_IMAGE_SIZE:
+        width = MAX_IMAGE_SIZE
+        height = int(width / aspect_ratio)
+    elif height > width and height > MAX_IMAGE_SIZE:
+        height = MAX_IMAGE_SIZE
+        width = int(height * aspect_ratio)
+    return max(height, 1), max(width, 1)
+
+
+def vision_encoder_size(height: int, width: int, tile: int) -> tuple[int, int]:
+    aspect_ratio = width / height
+    if width >= height:
+        width = math.ceil(width / tile) * tile
+        height = int(width / aspect_ratio)
+        height = math.ceil(height / tile) * tile
+    else:
+        height = math.ceil(height / tile) * tile
+        width = int(height * aspect_ratio)
+        width = math.ceil(width / tile) * tile
+    return height, width
+
+
+def siglip_frames(cfg: dict[str, Any], image: Image.Image) -> tuple[list[np.ndarray], dict[str, Any]]:
+    info: dict[str, Any] = {"rows": 0, "cols": 0}
+    if cfg.get("do_resize", True):
+        size = cfg.get("size", {"height": 224, "width": 224})
+        image = pil_resize(image, size["width"], size["height"], cfg.get("resample", 3))
+    return [np.array(image)], info
+
+
+def idefics3_frames(cfg: dict[str, Any], image: Image.Image) -> tuple[list[np.ndarray], dict[str, Any]]:
+    resample = cfg.get("resample", 1)
+    tile = cfg["max_image_size"]["longest_edge"]
+    info: dict[str, Any] = {}
+    if cfg.get("do_resize", True):
+        size = cfg["size"]
+        if "longest_edge" in size:
+            h, w = longest_edge_size(image.height, image.width, size["longest_edge"])
+        else:
+            h, w = size["height"], size["width"]
+        image = pil_resize(image, w, h, resample)
+    info["stage1"] = [image.width, image.height]
+    if not cfg.get("do_image_splitting", True):
+        image = pil_resize(image, tile, tile, resample)
+        info.update(rows=0, cols=0, stage2=[tile, tile])
+        return [np.array(image)], info
+    h, w = vision_encoder_size(image.height, image.width, tile)
+    image = pil_resize(image, w, h, resample)
+    info["stage2"] = [w, h]
+    array = np.array(image)
+    if h > tile or w > tile:
+        rows, cols = (h - tile) // tile + 1, (w - tile) // tile + 1
+        frames = [array[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile]
+                  for r in range(rows) for c in range(cols)]
+        frames.append(np.array(pil_resize(image, tile, tile, resample)))
+    else:
+        rows, cols = 0, 0
+        frames = [array]
+    info.update(rows=rows, cols=cols)
+    return frames, info
+
+
+def normalize(cfg: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """uint8 [..., H, W, 3] → float32, HF's rescale (float64 multiply) then normalise in float32."""
+    x = frames
+    if cfg.get("do_rescale", True):
+        x = (x.astype(np.float64) * cfg.get("rescale_factor", 1 / 255)).astype(np.float32)
+    if cfg.get("do_normalize", True):
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float32)
+        mean = np.array(cfg.get("image_mean", [0.5] * 3), dtype=x.dtype)
+        std = np.array(cfg.get("image_std", [0.5] * 3), dtype=x.dtype)
+        x = (x - mean) / std
+    return x.astype(np.float32)
+
+
+def is_idefics3(cfg: dict[str, Any]) -> bool:
+    kind = cfg.get("image_processor_type", "")
+    if kind:
+        return "Idefics3" in kind or "SmolVLM" in kind
+    return "longest_edge" in cfg.get("size", {})
+
+
+def run_config(name: str, cfg_path: str, images: list[str], out: str, float_limit: int) -> None:
+    with open(cfg_path) as f:
+        cfg = json.load(f)
+    folder = os.path.join(out, name)
+    os.makedirs(folder, exist_ok=True)
+    lut_input = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 3, axis=1)[None]  # [1,256,3]
+    lut = normalize(cfg, lut_input)[0].T.copy()  # [3, 256]
+    np.save(os.path.join(folder, "lut.npy"), lut)
+    summary = []
+    for path in images:
+        stem = os.path.splitext(os.path.basename(path))[0]
+        image = load_rgb(path)
+        frames, info = (idefics3_frames if is_idefics3(cfg) else siglip_frames)(cfg, image)
+        stacked = np.ascontiguousarray(np.stack(frames))  # [n, H, W, 3]
+        stacked.tofile(os.path.join(folder, stem + ".frames.u8"))
+        n, h, w, _ = stacked.shape
+        pixel_values = np.ascontiguousarray(normalize(cfg, stacked).transpose(0, 3, 1, 2))
+        via_lut = np.stack([lut[c][stacked[..., c]] for c in range(3)], axis=1)
+        assert np.array_equal(pixel_values.view(np.uint32), via_lut.view(np.uint32)), "LUT mismatch"
+        wrote_float = pixel_values.nbytes <= float_limit
+        if wrote_float:
+            np.save(os.path.join(folder, stem + ".pixel_values.npy"), pixel_values)
+        info.update(file=os.path.basename(path), stem=stem, width=image.width, height=image.height,
+                    frames=n, frame_height=h, frame_width=w, float_npy=wrote_float)
+        summary.append(info)
+    with open(os.path.join(folder, "summary.json"), "w") as f:
+        json.dump({"config": os.path.abspath(cfg_path), "images": summary}, f, indent=1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="output folder (created)")
+    parser.add_argument("--make-images", action="store_true", help="generate the test images into OUT/images")
+    parser.add_argument("--image", action="append", default=[], help="an extra image file to process")
+    parser.add_argument("--config", action="append", default=[], metavar="NAME=PATH",
+                        help="a preprocessor_config.json to run; outputs go to OUT/NAME")
+    parser.add_argument("--float-limit-mb", type=float, default=16.0,
+                        help="write STEM.pixel_values.npy only when it is at most this size")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    images = list(args.image)
+    if args.make_images:
+        images = make_images(os.path.join(args.out, "images")) + images
+    if not images:
+        parser.error("no images: pass --make-images and/or --image")
+    for spec in args.config:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or os.sep in name:
+            parser.error(f"--config expects NAME=PATH, got {spec!r}")
+        run_config(name, path, images, args.out, int(args.float_limit_mb * (1 << 20)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

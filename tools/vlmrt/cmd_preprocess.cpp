@@ -1,0 +1,183 @@
+// `vlmrt preprocess`: run a model folder's image processor and write the exact float32
+// pixel_values the vision tower would read, for comparison with Hugging Face.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "command.hpp"
+#include "core/json.hpp"
+#include "core/npy.hpp"
+#include "models/family.hpp"
+#include "models/paligemma/image_processor.hpp"
+#include "models/pixel_batch.hpp"
+#include "models/processor_config.hpp"
+#include "models/smolvlm/image_processor.hpp"
+#include "vlmrt/errors.hpp"
+#include "vlmrt/image.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using vlmrt::Error;
+using vlmrt::ErrorKind;
+namespace json = vlmrt::json;
+
+// HF returns pixel_attention_mask as int64; npy.hpp writes float32 only, so the mask gets this
+// small int64 writer (same .npy 1.0 layout).
+void write_i64_npy(const fs::path& path, std::span<const std::int64_t> shape,
+                   std::span<const std::uint8_t> values) {
+  std::string dims;
+  for (std::size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + ", ";
+  std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" +
+                       dims.substr(0, dims.size() - (shape.size() > 1 ? 2 : 1)) + "), }";
+  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(ErrorKind::Io, path.string() + ": cannot open for writing");
+  const auto size = static_cast<std::uint16_t>(header.size());
+  const char prefix[10] = {'\x93',
+                           'N',
+                           'U',
+                           'M',
+                           'P',
+                           'Y',
+                           1,
+                           0,
+                           static_cast<char>(size & 0xff),
+                           static_cast<char>(size >> 8)};
+  out.write(prefix, sizeof prefix)
+      .write(header.data(), static_cast<std::streamsize>(header.size()));
+  std::vector<std::int64_t> wide(values.begin(), values.end());
+  out.write(reinterpret_cast<const char*>(wide.data()),
+            static_cast<std::streamsize>(wide.size() * sizeof(std::int64_t)));
+  if (!out) throw Error(ErrorKind::Io, path.string() + ": write failed");
+}
+
+const json::Json* vision_object(const json::Json& config, const std::string& where) {
+  const auto it = config.find("vision_config");
+  if (it == config.end() || it->is_null()) return nullptr;
+  if (!it->is_object())
+    throw Error(ErrorKind::Format, where + ": field 'vision_config' must be an object");
+  return &*it;
+}
+
+// Tokens per frame from config.json (+ the processor file's own count as a cross-check): the
+// class defaults apply to absent fields (MODELS.md §1.2 and errata 10).
+int image_seq_len_for(vlmrt::ModelFamily family, const fs::path& model_dir,
+                      const vlmrt::ImageProcessorConfig& processor) {
+  const auto config_path = model_dir / "config.json";
+  const std::string where = config_path.string();
+  const json::Json config = json::read_file(config_path);
+  const json::Json* vision = vision_object(config, where);
+  const std::string vision_where = json::child_where(where, "vision_config");
+  const json::Json empty = json::Json::object();
+  const json::Json& v = vision ? *vision : empty;
+  if (vlmrt::is_paligemma(family)) {
+    // SiglipVisionConfig defaults: image_size 224, patch_size 16.
+    const int seq =
+        vlmrt::paligemma::image_seq_len(json::get_or<int>(v, "image_size", 224, vision_where),
+                                        json::get_or<int>(v, "patch_size", 16, vision_where));
+    if (processor.image_seq_length && *processor.image_seq_length != seq)
+      throw Error(
+          ErrorKind::Format,
+          (model_dir / "preprocessor_config.json").string() + ": image_seq_length " +
+              std::to_string(*processor.image_seq_length) +
+              " disagrees with config.json's (image_size/patch_size)^2 = " + std::to_string(seq));
+    return seq;
+  }
+  const int seq =
+      vlmrt::smolvlm::image_seq_len(json::get_or<int>(v, "image_size", 224, vision_where),
+                                    json::get_or<int>(v, "patch_size", 32, vision_where),
+                                    json::get_or<int>(config, "scale_factor", 2, where));
+  const auto processor_path = model_dir / "processor_config.json";
+  std::error_code ec;
+  if (fs::exists(processor_path, ec)) {
+    const json::Json p = json::read_file(processor_path, 1u << 20);
+    if (const auto n = json::get_optional<int>(p, "image_seq_len", processor_path.string());
+        n && *n != seq)
+      throw Error(ErrorKind::Format,
+                  processor_path.string() + ": image_seq_len " + std::to_string(*n) +
+                      " disagrees with config.json's (image_size/patch_size)^2 / "
+                      "scale_factor^2 = " +
+                      std::to_string(seq));
+  }
+  return seq;
+}
+
+int run_preprocess(int argc, char** argv) {
+  CLI::App app{
+      "Run a model folder's image processor and write the float32 pixel_values the vision tower "
+      "reads (shape [frames, 3, H, W], C order, .npy). Needs only config.json and "
+      "preprocessor_config.json (no weights, no tokenizer).\n\n"
+      "Example:\n"
+      "  vlmrt preprocess --model models/SmolVLM-256M-Instruct --image cat.jpg --out pixels.npy\n"
+      "  vlmrt preprocess --model models/paligemma-3b-pt-224 --image a.png --image b.png "
+      "--out pixels.npy --mask-out mask.npy",
+      "vlmrt preprocess"};
+  std::string model_dir;
+  std::vector<std::string> image_paths;
+  std::string out_path;
+  std::string mask_path;
+  app.add_option("--model", model_dir,
+                 "Hugging Face model folder holding config.json and preprocessor_config.json")
+      ->required();
+  app.add_option("--image", image_paths,
+                 "image file (JPEG, PNG, BMP, PPM/PGM); repeat for several images of one prompt, "
+                 "their frames are written in the order given")
+      ->required();
+  app.add_option("--out", out_path, "where to write pixel_values as a float32 .npy file")
+      ->required();
+  app.add_option("--mask-out", mask_path,
+                 "also write pixel_attention_mask as an int64 .npy [frames, H, W] (1 = real pixel; "
+                 "all ones for a single prompt)");
+  CLI11_PARSE(app, argc, argv);
+
+  const fs::path dir(model_dir);
+  const auto family = vlmrt::detect_family(dir);
+  const auto config = vlmrt::load_image_processor_config(dir, family);
+  const int seq_len = image_seq_len_for(family, dir, config);
+
+  std::vector<vlmrt::ImageRgb8> images;
+  images.reserve(image_paths.size());
+  for (const auto& path : image_paths) images.push_back(vlmrt::load_image(path));
+
+  const vlmrt::PixelBatch batch = vlmrt::is_paligemma(family)
+                                      ? vlmrt::paligemma::ImageProcessor(config).process(images)
+                                      : vlmrt::smolvlm::ImageProcessor(config).process(images);
+
+  const auto shape = batch.shape();
+  vlmrt::npy::write_f32(out_path, shape, batch.pixel_values);
+  if (!mask_path.empty()) {
+    const std::array<std::int64_t, 3> mask_shape{batch.num_frames, batch.height, batch.width};
+    write_i64_npy(mask_path, mask_shape, batch.attention_mask_or_ones());
+  }
+
+  std::printf("family: %s\n", std::string(vlmrt::family_name(family)).c_str());
+  std::printf("image_seq_len: %d\n", seq_len);
+  int total_tokens = 0;
+  for (std::size_t i = 0; i < batch.images.size(); ++i) {
+    const auto& grid = batch.images[i];
+    const int tokens = grid.num_frames * seq_len;
+    total_tokens += tokens;
+    std::printf("image %zu: file=%s size=%dx%d rows=%d cols=%d frames=%d image_tokens=%d\n", i + 1,
+                image_paths[i].c_str(), images[i].width(), images[i].height(), grid.rows, grid.cols,
+                grid.num_frames, tokens);
+  }
+  std::printf("pixel_values: shape=[%lld,%lld,%lld,%lld] dtype=float32 file=%s\n",
+              static_cast<long long>(shape[0]), static_cast<long long>(shape[1]),
+              static_cast<long long>(shape[2]), static_cast<long long>(shape[3]), out_path.c_str());
+  if (!mask_path.empty())
+    std::printf("pixel_attention_mask: shape=[%d,%d,%d] dtype=int64 file=%s\n", batch.num_frames,
+                batch.height, batch.width, mask_path.c_str());
+  std::printf("total: frames=%d image_tokens=%d\n", batch.num_frames, total_tokens);
+  return 0;
+}
+
+const vlmrt::cli::RegisterCommand kRegisterPreprocess{
+    {"preprocess", "write the exact float32 pixel_values a model's image processor produces",
+     run_preprocess}};
+
+}  // namespace
