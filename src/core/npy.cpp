@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <string_view>
 
 #include "vlmrt/errors.hpp"
 
@@ -34,19 +35,24 @@ std::string shape_tuple(std::span<const std::int64_t> shape) {
 
 }  // namespace
 
-void write_f32(const fs::path& path, std::span<const std::int64_t> shape,
-               std::span<const float> values) {
+namespace {
+
+// Writes one array in .npy 1.0 layout; `descr` is NumPy's type string ('<f4', '<i8').
+void write_array(const fs::path& path, std::string_view descr, std::span<const std::int64_t> shape,
+                 std::span<const std::byte> bytes, std::size_t element_size) {
   std::uint64_t count = 1;
   for (auto dim : shape) {
-    if (dim < 0) throw Error(ErrorKind::InvalidArgument, "npy::write_f32: negative dimension");
+    if (dim < 0)
+      throw Error(ErrorKind::InvalidArgument, path.string() + ": negative dimension in npy shape");
     count *= static_cast<std::uint64_t>(dim);
   }
-  if (count != values.size())
-    throw Error(ErrorKind::InvalidArgument, "npy::write_f32: shape " + shape_tuple(shape) +
+  if (count * element_size != bytes.size())
+    throw Error(ErrorKind::InvalidArgument, path.string() + ": npy shape " + shape_tuple(shape) +
                                                 " holds " + std::to_string(count) +
-                                                " values, got " + std::to_string(values.size()));
-  std::string header =
-      "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
+                                                " values, got " +
+                                                std::to_string(bytes.size() / element_size));
+  std::string header = "{'descr': '" + std::string(descr) +
+                       "', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
   // Magic (6) + version (2) + header length (2) + header, padded with spaces to a multiple of 64,
   // ending in '\n' (the format's alignment rule).
   const std::size_t unpadded = kMagicSize + 2 + 2 + header.size() + 1;
@@ -65,8 +71,8 @@ void write_f32(const fs::path& path, std::span<const std::int64_t> shape,
         .write(version, 2)
         .write(size_le, 2)
         .write(header.data(), header.size());
-    out.write(reinterpret_cast<const char*>(values.data()),
-              static_cast<std::streamsize>(values.size_bytes()));
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     if (!out) throw Error(ErrorKind::Io, temp.string() + ": write failed");
   }
   std::error_code ec;
@@ -74,6 +80,18 @@ void write_f32(const fs::path& path, std::span<const std::int64_t> shape,
   if (ec)
     throw Error(ErrorKind::Io,
                 path.string() + ": cannot move the written file into place: " + ec.message());
+}
+
+}  // namespace
+
+void write_f32(const fs::path& path, std::span<const std::int64_t> shape,
+               std::span<const float> values) {
+  write_array(path, "<f4", shape, std::as_bytes(values), sizeof(float));
+}
+
+void write_i64(const fs::path& path, std::span<const std::int64_t> shape,
+               std::span<const std::int64_t> values) {
+  write_array(path, "<i8", shape, std::as_bytes(values), sizeof(std::int64_t));
 }
 
 Array<float> read_f32(const fs::path& path) {

@@ -9,8 +9,12 @@
 
 namespace vlmrt::npy {
 
+// Writes atomically (temp file + rename). InvalidArgument when the shape does not hold exactly
+// values.size() elements.
 void write_f32(const std::filesystem::path& path, std::span<const std::int64_t> shape,
                std::span<const float> values);
+void write_i64(const std::filesystem::path& path, std::span<const std::int64_t> shape,
+               std::span<const std::int64_t> values);
 
 template <typename T>
 struct Array {

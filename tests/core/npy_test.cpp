@@ -67,6 +67,23 @@ TEST(Npy, RejectsWrongDtypeAndTruncation) {
   }
 }
 
+TEST(Npy, WritesInt64ThatNumpyReads) {
+  const auto dir = testing::scratch_dir("npy_i64");
+  const std::vector<std::int64_t> shape{2, 2};
+  const std::vector<std::int64_t> values{1, 0, -5, 1LL << 40};
+  npy::write_i64(dir / "m.npy", shape, values);
+  std::string output;
+  ASSERT_EQ(testing::run_command(
+                testing::python() + " -c " +
+                    testing::shell_quote("import numpy as np,sys; a=np.load(sys.argv[1]); "
+                                         "print(a.dtype, a.shape, a.tolist())") +
+                    " " + testing::shell_quote((dir / "m.npy").string()),
+                &output),
+            0)
+      << output;
+  EXPECT_EQ(output, "int64 (2, 2) [[1, 0], [-5, 1099511627776]]\n");
+}
+
 TEST(Npy, WriterRejectsShapeMismatch) {
   const auto dir = testing::scratch_dir("npy_mismatch");
   const std::vector<std::int64_t> shape{3};

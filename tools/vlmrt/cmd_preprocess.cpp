@@ -25,37 +25,6 @@ using vlmrt::Error;
 using vlmrt::ErrorKind;
 namespace json = vlmrt::json;
 
-// HF returns pixel_attention_mask as int64; npy.hpp writes float32 only, so the mask gets this
-// small int64 writer (same .npy 1.0 layout).
-void write_i64_npy(const fs::path& path, std::span<const std::int64_t> shape,
-                   std::span<const std::uint8_t> values) {
-  std::string dims;
-  for (std::size_t i = 0; i < shape.size(); ++i) dims += std::to_string(shape[i]) + ", ";
-  std::string header = "{'descr': '<i8', 'fortran_order': False, 'shape': (" +
-                       dims.substr(0, dims.size() - (shape.size() > 1 ? 2 : 1)) + "), }";
-  header.append((64 - (10 + header.size() + 1) % 64) % 64, ' ');
-  header += '\n';
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) throw Error(ErrorKind::Io, path.string() + ": cannot open for writing");
-  const auto size = static_cast<std::uint16_t>(header.size());
-  const char prefix[10] = {'\x93',
-                           'N',
-                           'U',
-                           'M',
-                           'P',
-                           'Y',
-                           1,
-                           0,
-                           static_cast<char>(size & 0xff),
-                           static_cast<char>(size >> 8)};
-  out.write(prefix, sizeof prefix)
-      .write(header.data(), static_cast<std::streamsize>(header.size()));
-  std::vector<std::int64_t> wide(values.begin(), values.end());
-  out.write(reinterpret_cast<const char*>(wide.data()),
-            static_cast<std::streamsize>(wide.size() * sizeof(std::int64_t)));
-  if (!out) throw Error(ErrorKind::Io, path.string() + ": write failed");
-}
-
 const json::Json* vision_object(const json::Json& config, const std::string& where) {
   const auto it = config.find("vision_config");
   if (it == config.end() || it->is_null()) return nullptr;
@@ -152,7 +121,10 @@ int run_preprocess(int argc, char** argv) {
   vlmrt::npy::write_f32(out_path, shape, batch.pixel_values);
   if (!mask_path.empty()) {
     const std::array<std::int64_t, 3> mask_shape{batch.num_frames, batch.height, batch.width};
-    write_i64_npy(mask_path, mask_shape, batch.attention_mask_or_ones());
+    const auto mask = batch.attention_mask_or_ones();
+    // HF returns pixel_attention_mask as int64.
+    const std::vector<std::int64_t> mask_i64(mask.begin(), mask.end());
+    vlmrt::npy::write_i64(mask_path, mask_shape, mask_i64);
   }
 
   std::printf("family: %s\n", std::string(vlmrt::family_name(family)).c_str());
