@@ -71,14 +71,17 @@ class StreamingDecoder {
  public:
   explicit StreamingDecoder(const Tokenizer& tokenizer, bool skip_special_tokens = false);
   std::string push(TokenId id);
+  // Returns the rest of the text and resets the decoder for a new stream.
   std::string flush();
 
  private:
   const Tokenizer* tokenizer_;
   bool skip_special_tokens_;
   std::vector<TokenId> ids_;
-  std::size_t prefix_offset_ = 0;  // ids_[prefix_offset_..] are not yet fully emitted
-  std::string emitted_prefix_text_;
+  std::size_t prefix_offset_ = 0;    // ids_[prefix_offset_..] are not yet fully emitted
+  std::string emitted_prefix_text_;  // decode(ids_[prefix_offset_, read_offset_))
+  std::size_t read_offset_ = 0;      // ids_[..read_offset_] are emitted
+  std::string emitted_text_;         // everything push() returned since the last flush
 };
 
 }  // namespace vlmrt::tok
