@@ -98,9 +98,12 @@ struct DecodeOptions {
 };
 
 // Decodes JPEG, PNG (8/16-bit, gray, palette, alpha), BMP or PPM/PGM (sniffed from the bytes,
-// not the name) to 8-bit RGB the way Pillow's Image.convert("RGB") does: alpha is dropped,
-// gray is replicated, 16-bit samples keep their high byte. Throws Format for corrupt data,
-// Unsupported for formats or variants vlmrt does not read, LimitExceeded above max_pixels.
+// not the name) to 8-bit RGB the way Pillow 9.4's Image.convert("RGB") does: alpha is dropped
+// (no compositing), gray is replicated, palettes are expanded, 16-bit colour and gray+alpha keep
+// their high byte, but 16-bit gray (PNG, and PGM with maxval > 255, which Pillow opens as mode
+// "I") is clamped to 0..255, so values of 256 and above become white. Throws Format for corrupt
+// data, Unsupported for formats or variants vlmrt does not read (e.g. RLE BMPs), LimitExceeded
+// for zero sizes or above max_pixels (checked before any pixel memory is allocated).
 ImageRgb8 decode_image(std::span<const std::uint8_t> bytes, const DecodeOptions& options = {},
                        std::string_view source_name = "<memory>");
 ImageRgb8 load_image(const std::filesystem::path& path, const DecodeOptions& options = {});
