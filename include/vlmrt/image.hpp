@@ -27,7 +27,8 @@ class Image {
 
   Image() = default;
   // Owning, zero-initialised. Throws InvalidArgument for negative sizes.
-  Image(int width, int height) : Image(width, height, std::vector<T>(checked_count(width, height))) {}
+  Image(int width, int height)
+      : Image(width, height, std::vector<T>(checked_count(width, height))) {}
   // Owning, takes `pixels` (must hold exactly width·height·C values).
   Image(int width, int height, std::vector<T> pixels)
       : storage_(std::make_shared<std::vector<T>>(std::move(pixels))),
@@ -36,13 +37,15 @@ class Image {
         height_(height),
         row_stride_(static_cast<std::size_t>(width) * C) {
     if (storage_->size() != checked_count(width, height))
-      throw Error(ErrorKind::InvalidArgument, "Image: pixel buffer size does not match width*height*channels");
+      throw Error(ErrorKind::InvalidArgument,
+                  "Image: pixel buffer size does not match width*height*channels");
   }
   // Non-owning view of caller memory; the caller keeps it alive.
   static Image view(T* data, int width, int height, std::size_t row_stride) {
     checked_count(width, height);
     if (row_stride < static_cast<std::size_t>(width) * C)
-      throw Error(ErrorKind::InvalidArgument, "Image::view: row stride is smaller than width*channels");
+      throw Error(ErrorKind::InvalidArgument,
+                  "Image::view: row stride is smaller than width*channels");
     Image image;
     image.data_ = data;
     image.width_ = width;
@@ -57,7 +60,9 @@ class Image {
   std::size_t row_stride() const noexcept { return row_stride_; }
   bool empty() const noexcept { return width_ == 0 || height_ == 0; }
   bool owns_pixels() const noexcept { return storage_ != nullptr; }
-  bool is_contiguous() const noexcept { return row_stride_ == static_cast<std::size_t>(width_) * C; }
+  bool is_contiguous() const noexcept {
+    return row_stride_ == static_cast<std::size_t>(width_) * C;
+  }
   std::size_t pixel_count() const noexcept { return static_cast<std::size_t>(width_) * height_; }
 
   T* data() noexcept { return data_; }
@@ -65,7 +70,9 @@ class Image {
   T* row(int y) noexcept { return data_ + static_cast<std::size_t>(y) * row_stride_; }
   const T* row(int y) const noexcept { return data_ + static_cast<std::size_t>(y) * row_stride_; }
   T& at(int x, int y, int c) noexcept { return row(y)[static_cast<std::size_t>(x) * C + c]; }
-  const T& at(int x, int y, int c) const noexcept { return row(y)[static_cast<std::size_t>(x) * C + c]; }
+  const T& at(int x, int y, int c) const noexcept {
+    return row(y)[static_cast<std::size_t>(x) * C + c];
+  }
 
   // An owning, contiguous copy of the pixels.
   Image clone() const {

@@ -18,6 +18,7 @@ struct Normalization {
 };
 
 // Writes 3·H·W floats (channel-major) into `out`; throws InvalidArgument when the size differs.
-void rescale_normalize_to_chw(const ImageRgb8& image, const Normalization& norm, std::span<float> out);
+void rescale_normalize_to_chw(const ImageRgb8& image, const Normalization& norm,
+                              std::span<float> out);
 
 }  // namespace vlmrt::image

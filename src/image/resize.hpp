@@ -8,7 +8,14 @@
 namespace vlmrt::image {
 
 // Values are Pillow's resample codes, which preprocessor_config.json stores as `resample`.
-enum class ResampleFilter { Nearest = 0, Lanczos = 1, Bilinear = 2, Bicubic = 3, Box = 4, Hamming = 5 };
+enum class ResampleFilter {
+  Nearest = 0,
+  Lanczos = 1,
+  Bilinear = 2,
+  Bicubic = 3,
+  Box = 4,
+  Hamming = 5
+};
 
 // Maps a Pillow resample code; throws Unsupported naming the code otherwise.
 ResampleFilter resample_filter_from_pil(int code);
