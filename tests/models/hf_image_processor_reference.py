@@ -1,13 +1,7 @@
 #!/usr/bin/python3
-"""Reference image preprocessing for vlmrt parity tests, re-implementing Hugging Face's slow/PIL
-image processors with PIL + numpy (transformers v5 PIL backend, MODELS.md §5.1, §5.2, errata 1/3/12):
-
-* every image is opened, EXIF-transposed and converted to RGB *before* resizing (load_image);
-* SigLIP (PaliGemma): PIL resize to size (h, w) with `resample`;
-* Idefics3 / SmolVLM: longest-edge resize (int() truncation, even rounding, 4096 clamp),
-  resize_for_vision_encoder to multiples of the tile edge, exact tile crops row-major, then the
-  global image (stage-2 image resized to tile²) last; or a plain tile² resize without splitting;
-* rescale float64 → float32, normalise in float32 with float32 mean/std, HWC → CHW.
+"""Reference image preprocessing for vlmrt parity tests: a command-line wrapper around
+scripts/reference/processing.py, which re-implements Hugging Face's slow/PIL image processors
+with PIL + numpy (transformers v5 PIL backend, MODELS.md §5.1, §5.2, errata 1/3/12).
 
 Writes, for every --config NAME=PATH and every image, into OUT/NAME/:
   STEM.frames.u8          raw uint8 frames [n, H, W, 3] (before rescale/normalise)
@@ -18,20 +12,24 @@ Writes, for every --config NAME=PATH and every image, into OUT/NAME/:
   summary.json            per image: size, rows, cols, frames, stage sizes, frame shape
 With --make-images the test images are generated first into OUT/images/ (noise + gradients,
 varied sizes, one gray PNG, one RGBA PNG, one palette PNG, one JPEG).
+
+Example:
+  tests/models/hf_image_processor_reference.py --out /tmp/ref --make-images \\
+      --config smolvlm=tests/fixtures/processors/smolvlm-512/preprocessor_config.json
 """
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
-from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
-MAX_IMAGE_SIZE = 4096  # transformers' Idefics3 MAX_IMAGE_SIZE
+sys.path.insert(0, os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+from scripts.reference.processing import (idefics3_frames, is_idefics3, load_rgb,  # noqa: E402
+                                          normalize, siglip_frames)
 
 # (width, height) of the generated RGB PNGs.
 RGB_SIZES = [(1, 1), (17, 9), (100, 80), (224, 224), (333, 500), (640, 480), (512, 512),
@@ -75,115 +73,6 @@ def make_images(folder: str) -> list[str]:
     Image.fromarray(pattern(400, 300, seed=104), "RGB").save(path, quality=90)
     paths.append(path)
     return paths
-
-
-def load_rgb(path: str) -> Image.Image:
-    """transformers' load_image: EXIF transpose, then a plain convert('RGB') (alpha dropped)."""
-    with Image.open(path) as image:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-        return image.convert("RGB")
-
-
-def pil_resize(image: Image.Image, width: int, height: int, resample: int) -> Image.Image:
-    return image.resize((width, height), resample=resample)
-
-
-def longest_edge_size(height: int, width: int, max_len: int) -> tuple[int, int]:
-    aspect_ratio = width / height
-    if width >= height:
-        width = max_len
-        height = int(width / aspect_ratio)
-        if height % 2 != 0:
-            height += 1
-    elif height > width:
-        height = max_len
-        width = int(height * aspect_ratio)
-        if width % 2 != 0:
-            width += 1
-    height, width = max(height, 1), max(width, 1)
-    aspect_ratio = width / height
-    if width >= height and width > MAX_IMAGE_SIZE:
-        width = MAX_IMAGE_SIZE
-        height = int(width / aspect_ratio)
-    elif height > width and height > MAX_IMAGE_SIZE:
-        height = MAX_IMAGE_SIZE
-        width = int(height * aspect_ratio)
-    return max(height, 1), max(width, 1)
-
-
-def vision_encoder_size(height: int, width: int, tile: int) -> tuple[int, int]:
-    aspect_ratio = width / height
-    if width >= height:
-        width = math.ceil(width / tile) * tile
-        height = int(width / aspect_ratio)
-        height = math.ceil(height / tile) * tile
-    else:
-        height = math.ceil(height / tile) * tile
-        width = int(height * aspect_ratio)
-        width = math.ceil(width / tile) * tile
-    return height, width
-
-
-def siglip_frames(cfg: dict[str, Any], image: Image.Image) -> tuple[list[np.ndarray], dict[str, Any]]:
-    info: dict[str, Any] = {"rows": 0, "cols": 0}
-    if cfg.get("do_resize", True):
-        size = cfg.get("size", {"height": 224, "width": 224})
-        image = pil_resize(image, size["width"], size["height"], cfg.get("resample", 3))
-    return [np.array(image)], info
-
-
-def idefics3_frames(cfg: dict[str, Any], image: Image.Image) -> tuple[list[np.ndarray], dict[str, Any]]:
-    resample = cfg.get("resample", 1)
-    tile = cfg["max_image_size"]["longest_edge"]
-    info: dict[str, Any] = {}
-    if cfg.get("do_resize", True):
-        size = cfg["size"]
-        if "longest_edge" in size:
-            h, w = longest_edge_size(image.height, image.width, size["longest_edge"])
-        else:
-            h, w = size["height"], size["width"]
-        image = pil_resize(image, w, h, resample)
-    info["stage1"] = [image.width, image.height]
-    if not cfg.get("do_image_splitting", True):
-        image = pil_resize(image, tile, tile, resample)
-        info.update(rows=0, cols=0, stage2=[tile, tile])
-        return [np.array(image)], info
-    h, w = vision_encoder_size(image.height, image.width, tile)
-    image = pil_resize(image, w, h, resample)
-    info["stage2"] = [w, h]
-    array = np.array(image)
-    if h > tile or w > tile:
-        rows, cols = (h - tile) // tile + 1, (w - tile) // tile + 1
-        frames = [array[r * tile:(r + 1) * tile, c * tile:(c + 1) * tile]
-                  for r in range(rows) for c in range(cols)]
-        frames.append(np.array(pil_resize(image, tile, tile, resample)))
-    else:
-        rows, cols = 0, 0
-        frames = [array]
-    info.update(rows=rows, cols=cols)
-    return frames, info
-
-
-def normalize(cfg: dict[str, Any], frames: np.ndarray) -> np.ndarray:
-    """uint8 [..., H, W, 3] → float32, HF's rescale (float64 multiply) then normalise in float32."""
-    x = frames
-    if cfg.get("do_rescale", True):
-        x = (x.astype(np.float64) * cfg.get("rescale_factor", 1 / 255)).astype(np.float32)
-    if cfg.get("do_normalize", True):
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float32)
-        mean = np.array(cfg.get("image_mean", [0.5] * 3), dtype=x.dtype)
-        std = np.array(cfg.get("image_std", [0.5] * 3), dtype=x.dtype)
-        x = (x - mean) / std
-    return x.astype(np.float32)
-
-
-def is_idefics3(cfg: dict[str, Any]) -> bool:
-    kind = cfg.get("image_processor_type", "")
-    if kind:
-        return "Idefics3" in kind or "SmolVLM" in kind
-    return "longest_edge" in cfg.get("size", {})
 
 
 def run_config(name: str, cfg_path: str, images: list[str], out: str, float_limit: int) -> None:
