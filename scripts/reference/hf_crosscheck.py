@@ -103,8 +103,8 @@ def _vision_module(model: Any) -> Any:
     raise RuntimeError("vision tower not found in the transformers model")
 
 
-def check_case(transformers: Any, torch: Any, processor: Any, model: Any, folder: str,
-               case_dir: str, tol: float, report: Report) -> dict[str, Any]:
+def check_case(torch: Any, processor: Any, model: Any, case_dir: str, tol: float,
+               report: Report) -> dict[str, Any]:
     from PIL import Image
 
     name = os.path.basename(case_dir)
@@ -219,7 +219,7 @@ def check_fixture(transformers: Any, folder: str, write: bool) -> bool:
     findings = {}
     for case_dir in cases:
         findings[os.path.basename(case_dir)] = check_case(
-            transformers, torch, processor, model, folder, case_dir, tol, report)
+            torch, processor, model, case_dir, tol, report)
     if write:
         with open(os.path.join(folder, "hf_crosscheck.json"), "w", encoding="utf-8") as f:
             json.dump({"transformers_version": transformers.__version__,
