@@ -16,6 +16,10 @@ struct ImageGrid {
   int first_frame = 0;  // index of its first frame in PixelBatch
   int num_frames = 0;   // rows·cols tiles + 1 global image, or 1 when not split
   int sample = 0;       // which prompt of a padded batch it belongs to
+
+  // `<image>` tokens this image expands to: one block of image_seq_len per frame (MODELS.md
+  // §5.1, §5.3).
+  int image_tokens(int image_seq_len) const noexcept { return num_frames * image_seq_len; }
 };
 
 // pixel_values is float32 [num_frames, 3, height, width], C order, exactly what the model reads

@@ -15,7 +15,7 @@ varied sizes, one gray PNG, one RGBA PNG, one palette PNG, one JPEG).
 
 Example:
   tests/models/hf_image_processor_reference.py --out /tmp/ref --make-images \\
-      --config smolvlm=tests/fixtures/processors/smolvlm-512/preprocessor_config.json
+      --config smolvlm=samples/models/SmolVLM-256M-Instruct/preprocessor_config.json
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ void expect_contains(const std::string& text, const std::string& fragment) {
 }
 
 TEST(InfoCli, ConfigOnlyFolderWorksAndSaysNoWeights) {
-  const auto run = info(quoted(testing::config_fixture("SmolVLM-256M-Instruct")));
+  const auto run = info(quoted(testing::sample_model("SmolVLM-256M-Instruct")));
   EXPECT_EQ(run.status, 0) << run.output;
   expect_contains(run.output, "Idefics3 (SmolVLM)");
   expect_contains(run.output, "no weights found");

@@ -9,8 +9,11 @@
 namespace vlmrt {
 namespace {
 
+// The two real-layout configs live in samples/models/ (users start from them); the variants in
+// tests/fixtures/configs/.
 std::filesystem::path fixture(const std::string& name) {
-  return testing::source_dir() / "tests" / "fixtures" / "configs" / name;
+  const auto sample = testing::sample_model(name);
+  return std::filesystem::exists(sample) ? sample : testing::config_fixture(name);
 }
 
 ModelConfig load_fixture(const std::string& name) {

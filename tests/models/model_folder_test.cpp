@@ -64,7 +64,7 @@ TEST(ModelFolder, ListsPresentAndMissingFiles) {
 }
 
 TEST(ModelFolder, PaliGemmaDoesNotExpectAChatTemplate) {
-  const auto folder = ModelFolder::inspect(testing::config_fixture("paligemma-3b-pt-224"));
+  const auto folder = ModelFolder::inspect(testing::sample_model("paligemma-3b-pt-224"));
   EXPECT_FALSE(contains(folder.missing_files, "chat_template.json"));
   EXPECT_EQ(folder.stop_token_ids(), std::vector<std::int64_t>{1});
   EXPECT_EQ(folder.tokenizer.add_bos_token, true);

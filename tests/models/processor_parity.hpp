@@ -24,10 +24,6 @@ namespace vlmrt::testing {
 
 namespace fs = std::filesystem;
 
-inline fs::path processor_fixture(const std::string& name) {
-  return source_dir() / "tests" / "fixtures" / "processors" / name;
-}
-
 inline fs::path real_smolvlm_dir() {
   return shared_data_dir() / "SmolVLM-256M-Instruct";
 }
@@ -41,9 +37,9 @@ inline bool have_real_smolvlm() {
 inline fs::path processor_reference_root() {
   std::string args =
       "--make-images --config paligemma=" +
-      shell_quote((processor_fixture("paligemma-224") / "preprocessor_config.json").string()) +
+      shell_quote((sample_model("paligemma-3b-pt-224") / "preprocessor_config.json").string()) +
       " --config smolvlm=" +
-      shell_quote((processor_fixture("smolvlm-512") / "preprocessor_config.json").string());
+      shell_quote((sample_model("SmolVLM-256M-Instruct") / "preprocessor_config.json").string());
   if (have_real_smolvlm())
     args += " --config smolvlm_real=" +
             shell_quote((real_smolvlm_dir() / "preprocessor_config.json").string());

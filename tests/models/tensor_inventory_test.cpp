@@ -26,7 +26,7 @@ const ExpectedTensor* find_expected(const std::vector<ExpectedTensor>& tensors,
 }
 
 TEST(ExpectedTensors, SmolVlm256MHas471TensorsWithSpecShapes) {
-  const auto config = ModelConfig::load(testing::config_fixture("SmolVLM-256M-Instruct"));
+  const auto config = ModelConfig::load(testing::sample_model("SmolVLM-256M-Instruct"));
   const auto tensors = expected_tensors(config);
   EXPECT_EQ(tensors.size(), 471u);  // MODELS.md §2.2
   const auto* k = find_expected(tensors, "model.text_model.layers.0.self_attn.k_proj.weight");

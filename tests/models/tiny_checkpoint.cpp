@@ -13,10 +13,6 @@ namespace vlmrt::testing {
 
 namespace fs = std::filesystem;
 
-fs::path config_fixture(const std::string& name) {
-  return source_dir() / "tests" / "fixtures" / "configs" / name;
-}
-
 fs::path copy_fixture(const std::string& fixture, const std::string& scratch_name) {
   const auto dir = scratch_dir(scratch_name);
   for (const auto& entry : fs::directory_iterator(config_fixture(fixture)))

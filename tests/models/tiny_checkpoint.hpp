@@ -10,8 +10,6 @@
 
 namespace vlmrt::testing {
 
-std::filesystem::path config_fixture(const std::string& name);  // tests/fixtures/configs/<name>
-
 struct TinyCheckpointOptions {
   bool legacy_names = false;  // PaliGemma hub prefixes instead of the current ones
   bool write_tied_lm_head = false;

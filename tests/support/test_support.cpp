@@ -28,6 +28,12 @@ fs::path cli_path() {
 std::string python() {
   return VLMRT_PYTHON;
 }
+fs::path sample_model(const std::string& name) {
+  return source_dir() / "samples" / "models" / name;
+}
+fs::path config_fixture(const std::string& name) {
+  return source_dir() / "tests" / "fixtures" / "configs" / name;
+}
 
 fs::path scratch_dir(const std::string& name) {
   const fs::path dir =

@@ -11,7 +11,11 @@ namespace vlmrt::testing {
 std::filesystem::path source_dir();       // the repository root
 std::filesystem::path shared_data_dir();  // ../shared/data (may be absent)
 std::filesystem::path cli_path();         // the built `vlmrt` executable
-std::string python();                     // /usr/bin/python3
+// samples/models/<name>: the bundled model-folder configs (no weights) users start from.
+std::filesystem::path sample_model(const std::string& name);
+// tests/fixtures/configs/<name>: config variants written for the parser tests.
+std::filesystem::path config_fixture(const std::string& name);
+std::string python();  // /usr/bin/python3
 
 // A fresh, empty folder under the build tree, unique to this process and `name`.
 std::filesystem::path scratch_dir(const std::string& name);

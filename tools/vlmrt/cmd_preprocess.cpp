@@ -11,6 +11,7 @@
 #include "core/json.hpp"
 #include "core/npy.hpp"
 #include "models/family.hpp"
+#include "models/model_config.hpp"
 #include "models/paligemma/image_processor.hpp"
 #include "models/pixel_batch.hpp"
 #include "models/processor_config.hpp"
@@ -25,53 +26,26 @@ using vlmrt::Error;
 using vlmrt::ErrorKind;
 namespace json = vlmrt::json;
 
-const json::Json* vision_object(const json::Json& config, const std::string& where) {
-  const auto it = config.find("vision_config");
-  if (it == config.end() || it->is_null()) return nullptr;
-  if (!it->is_object())
-    throw Error(ErrorKind::Format, where + ": field 'vision_config' must be an object");
-  return &*it;
-}
-
-// Tokens per frame from config.json (+ the processor file's own count as a cross-check): the
-// class defaults apply to absent fields (MODELS.md §1.2 and errata 10).
-int image_seq_len_for(vlmrt::ModelFamily family, const fs::path& model_dir,
-                      const vlmrt::ImageProcessorConfig& processor) {
-  const auto config_path = model_dir / "config.json";
-  const std::string where = config_path.string();
-  const json::Json config = json::read_file(config_path);
-  const json::Json* vision = vision_object(config, where);
-  const std::string vision_where = json::child_where(where, "vision_config");
-  const json::Json empty = json::Json::object();
-  const json::Json& v = vision ? *vision : empty;
-  if (vlmrt::is_paligemma(family)) {
-    // SiglipVisionConfig defaults: image_size 224, patch_size 16.
-    const int seq =
-        vlmrt::paligemma::image_seq_len(json::get_or<int>(v, "image_size", 224, vision_where),
-                                        json::get_or<int>(v, "patch_size", 16, vision_where));
-    if (processor.image_seq_length && *processor.image_seq_length != seq)
-      throw Error(
-          ErrorKind::Format,
-          (model_dir / "preprocessor_config.json").string() + ": image_seq_length " +
-              std::to_string(*processor.image_seq_length) +
-              " disagrees with config.json's (image_size/patch_size)^2 = " + std::to_string(seq));
-    return seq;
-  }
-  const int seq =
-      vlmrt::smolvlm::image_seq_len(json::get_or<int>(v, "image_size", 224, vision_where),
-                                    json::get_or<int>(v, "patch_size", 32, vision_where),
-                                    json::get_or<int>(config, "scale_factor", 2, where));
+// Tokens per frame come from config.json (ModelConfig, MODELS.md §1); the processor files'
+// own counts, when present, must agree.
+int checked_image_seq_len(const vlmrt::ModelConfig& model, const fs::path& model_dir,
+                          const vlmrt::ImageProcessorConfig& processor) {
+  const int seq = static_cast<int>(model.image_seq_len);
+  const auto disagree = [&](const fs::path& file, const char* field, long long value) {
+    throw Error(ErrorKind::Format, file.string() + ": " + field + " " + std::to_string(value) +
+                                       " disagrees with config.json, which implies " +
+                                       std::to_string(seq) + " image tokens per frame");
+  };
+  if (processor.image_seq_length && *processor.image_seq_length != seq)
+    disagree(model_dir / "preprocessor_config.json", "image_seq_length",
+             *processor.image_seq_length);
   const auto processor_path = model_dir / "processor_config.json";
   std::error_code ec;
   if (fs::exists(processor_path, ec)) {
-    const json::Json p = json::read_file(processor_path, 1u << 20);
-    if (const auto n = json::get_optional<int>(p, "image_seq_len", processor_path.string());
+    const json::Json file = json::read_file(processor_path, 1u << 20);
+    if (const auto n = json::get_optional<int>(file, "image_seq_len", processor_path.string());
         n && *n != seq)
-      throw Error(ErrorKind::Format,
-                  processor_path.string() + ": image_seq_len " + std::to_string(*n) +
-                      " disagrees with config.json's (image_size/patch_size)^2 / "
-                      "scale_factor^2 = " +
-                      std::to_string(seq));
+      disagree(processor_path, "image_seq_len", *n);
   }
   return seq;
 }
@@ -105,9 +79,10 @@ int run_preprocess(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const fs::path dir(model_dir);
-  const auto family = vlmrt::detect_family(dir);
+  const auto model = vlmrt::ModelConfig::load(dir);
+  const auto family = model.family;
   const auto config = vlmrt::load_image_processor_config(dir, family);
-  const int seq_len = image_seq_len_for(family, dir, config);
+  const int seq_len = checked_image_seq_len(model, dir, config);
 
   std::vector<vlmrt::ImageRgb8> images;
   images.reserve(image_paths.size());
@@ -132,7 +107,7 @@ int run_preprocess(int argc, char** argv) {
   int total_tokens = 0;
   for (std::size_t i = 0; i < batch.images.size(); ++i) {
     const auto& grid = batch.images[i];
-    const int tokens = grid.num_frames * seq_len;
+    const int tokens = grid.image_tokens(seq_len);
     total_tokens += tokens;
     std::printf("image %zu: file=%s size=%dx%d rows=%d cols=%d frames=%d image_tokens=%d\n", i + 1,
                 image_paths[i].c_str(), images[i].width(), images[i].height(), grid.rows, grid.cols,

@@ -7,15 +7,6 @@
 
 namespace vlmrt::paligemma {
 
-int image_seq_len(int vision_image_size, int patch_size) {
-  if (vision_image_size < 1 || patch_size < 1 || patch_size > vision_image_size)
-    throw Error(ErrorKind::Format, "vision image_size " + std::to_string(vision_image_size) +
-                                       " and patch_size " + std::to_string(patch_size) +
-                                       " must be positive with patch_size <= image_size");
-  const int side = vision_image_size / patch_size;
-  return side * side;
-}
-
 ImageProcessor::ImageProcessor(ImageProcessorConfig config) : config_(std::move(config)) {
   if (config_.do_resize && !config_.size.is_fixed())
     throw Error(ErrorKind::InvalidArgument,

@@ -11,14 +11,6 @@
 
 namespace vlmrt::paligemma {
 
-// Image tokens per image: (image_size / patch)^2 (256 for 224/14). Throws Format for sizes that
-// are not positive or a patch larger than the image.
-int image_seq_len(int vision_image_size, int patch_size);
-// `<image>` tokens one image expands to (MODELS.md §5.1).
-inline int image_token_count(const ImageGrid& grid, int seq_len) {
-  return grid.num_frames * seq_len;
-}
-
 class ImageProcessor {
  public:
   // Throws InvalidArgument when do_resize is set without a fixed {"height","width"} size.

@@ -73,22 +73,6 @@ Extent vision_encoder_size(Extent image, int tile) {
   return {std::max(width, tile), std::max(height, tile)};
 }
 
-int image_seq_len(int vision_image_size, int patch_size, int scale_factor) {
-  if (vision_image_size < 1 || patch_size < 1 || patch_size > vision_image_size || scale_factor < 1)
-    throw Error(ErrorKind::Format, "vision image_size " + std::to_string(vision_image_size) +
-                                       ", patch_size " + std::to_string(patch_size) +
-                                       " and scale_factor " + std::to_string(scale_factor) +
-                                       " must be positive with patch_size <= image_size");
-  const int side = vision_image_size / patch_size;
-  if (side % scale_factor != 0)
-    throw Error(ErrorKind::Format, "the vision patch grid (" + std::to_string(side) +
-                                       " = image_size " + std::to_string(vision_image_size) +
-                                       " / patch_size " + std::to_string(patch_size) +
-                                       ") is not a multiple of scale_factor " +
-                                       std::to_string(scale_factor));
-  return (side / scale_factor) * (side / scale_factor);
-}
-
 ImageProcessor::ImageProcessor(ImageProcessorConfig config) : config_(std::move(config)) {
   if (config_.max_image_size < 1)
     throw Error(ErrorKind::InvalidArgument,

@@ -45,15 +45,6 @@ struct ImageFrames {
   int cols = 0;
 };
 
-// Image tokens per tile: (image_size / patch)^2 / scale_factor^2 with integer division of
-// image_size by patch (384/14 → 27, MODELS.md §1.2). Throws Format when the patch grid is not a
-// multiple of scale_factor (the pixel shuffle would not apply).
-int image_seq_len(int vision_image_size, int patch_size, int scale_factor);
-// `<image>` tokens one image expands to: one block of image_seq_len per frame (MODELS.md §5.3).
-inline int image_token_count(const ImageGrid& grid, int seq_len) {
-  return grid.num_frames * seq_len;
-}
-
 class ImageProcessor {
  public:
   // Throws InvalidArgument when the config lacks a tile edge (max_image_size) — i.e. it was not

@@ -23,7 +23,7 @@ ImageRgb8 make_image(int width, int height, std::uint32_t seed) {
 }
 
 TEST(PaliGemmaProcessorConfig, ParsesFixtureAsSiglip224Bicubic) {
-  const auto config = load_image_processor_config(testing::processor_fixture("paligemma-224"),
+  const auto config = load_image_processor_config(testing::sample_model("paligemma-3b-pt-224"),
                                                   ModelFamily::PaliGemma);
   EXPECT_TRUE(config.size.is_fixed());
   EXPECT_EQ(config.size.width, 224);
@@ -54,14 +54,6 @@ TEST(PaliGemmaProcessorConfig, DefaultsAreSiglip224Bicubic) {
   EXPECT_DOUBLE_EQ(config.rescale_factor, 1.0 / 255.0);
 }
 
-TEST(PaliGemmaImageSeqLen, IsPatchGridSquared) {
-  EXPECT_EQ(image_seq_len(224, 14), 256);
-  EXPECT_EQ(image_seq_len(448, 14), 1024);
-  EXPECT_EQ(image_seq_len(896, 14), 4096);
-  EXPECT_THROW((void)image_seq_len(224, 0), Error);
-  EXPECT_THROW((void)image_seq_len(14, 224), Error);
-}
-
 TEST(PaliGemmaImageProcessor, GivesOneUnsplitFramePerImage) {
   const ImageProcessor processor(default_image_processor_config(ModelFamily::PaliGemma));
   const std::vector<ImageRgb8> images{make_image(50, 30, 1), make_image(300, 400, 2),
@@ -75,7 +67,7 @@ TEST(PaliGemmaImageProcessor, GivesOneUnsplitFramePerImage) {
     EXPECT_EQ(batch.images[i].cols, 0);
     EXPECT_EQ(batch.images[i].first_frame, i);
     EXPECT_EQ(batch.images[i].num_frames, 1);
-    EXPECT_EQ(image_token_count(batch.images[i], 256), 256);
+    EXPECT_EQ(batch.images[i].image_tokens(256), 256);
   }
 }
 

@@ -18,7 +18,7 @@ using testing::ReferenceSet;
 TEST(PaliGemmaParity, FixtureConfigMatchesPythonReferenceOnAllImages) {
   const ReferenceSet set = testing::load_reference("paligemma");
   ASSERT_GE(set.images.size(), 12u);
-  const fs::path model = testing::processor_fixture("paligemma-224");
+  const fs::path model = testing::sample_model("paligemma-3b-pt-224");
   const ImageProcessor processor(load_image_processor_config(model, detect_family(model)));
   int worst_u8 = 0;
   double worst_lut = 0, worst_npy = 0;
@@ -58,7 +58,7 @@ TEST(PaliGemmaPreprocessCli, WritesReferencePixelValuesAndPrintsTokenCount) {
   const fs::path out = testing::scratch_dir("paligemma_cli");
   std::string command = testing::shell_quote(testing::cli_path().string()) +
                         " preprocess --model " +
-                        testing::shell_quote(testing::processor_fixture("paligemma-224").string());
+                        testing::shell_quote(testing::sample_model("paligemma-3b-pt-224").string());
   const std::vector<std::string> stems{"rgb_17x9", "rgb_3000x2000", "gray_300x200",
                                        "photo_400x300"};
   std::vector<const testing::ReferenceImage*> refs;
@@ -88,9 +88,9 @@ TEST(PaliGemmaPreprocessCli, WritesReferencePixelValuesAndPrintsTokenCount) {
 
 TEST(PaliGemmaPreprocessCli, SeqLenDisagreementWithConfigIsAnError) {
   const fs::path dir = testing::scratch_dir("paligemma_cli_seq_len");
-  fs::copy_file(testing::processor_fixture("paligemma-224") / "config.json", dir / "config.json");
+  fs::copy_file(testing::sample_model("paligemma-3b-pt-224") / "config.json", dir / "config.json");
   auto pp =
-      json::read_file(testing::processor_fixture("paligemma-224") / "preprocessor_config.json");
+      json::read_file(testing::sample_model("paligemma-3b-pt-224") / "preprocessor_config.json");
   pp["image_seq_length"] = 1024;
   { std::ofstream(dir / "preprocessor_config.json") << pp.dump(); }
   const ReferenceSet set = testing::load_reference("paligemma");

@@ -77,7 +77,7 @@ TEST(CliPrompt, SmolVlmSystemMessageComesFirst) {
 
 TEST(CliPrompt, PaliGemmaCaptionPrompt) {
   const fs::path dir = testing::scratch_dir("cli_prompt_paligemma");
-  const fs::path fixture = testing::source_dir() / "tests/fixtures/configs/paligemma-3b-pt-224";
+  const fs::path fixture = testing::sample_model("paligemma-3b-pt-224");
   fs::copy_file(fixture / "config.json", dir / "config.json");
   fs::copy_file(fixture / "preprocessor_config.json", dir / "preprocessor_config.json");
   std::ofstream(dir / "tokenizer.json")

@@ -188,22 +188,14 @@ TEST(ImageProcessorProcessBatch, WithoutPadRejectsPromptsWithDifferentFrameCount
   EXPECT_THROW((void)ImageProcessor(config).process_batch(prompts), Error);
 }
 
-TEST(ImageSeqLen, FollowsVisionGeometryAndScaleFactor) {
-  EXPECT_EQ(image_seq_len(512, 16, 4), 64);              // SmolVLM 256M/500M
-  EXPECT_EQ(image_seq_len(384, 14, 3), 81);              // SmolVLM2 2.2B: 27 patches per side
-  EXPECT_EQ(image_seq_len(364, 14, 2), 169);             // Idefics3 8B
-  EXPECT_THROW((void)image_seq_len(224, 32, 2), Error);  // 7 patches do not shuffle by 2
-  EXPECT_THROW((void)image_seq_len(0, 16, 4), Error);
-}
-
-TEST(ImageTokenCount, IsOneSeqLenPerFrame) {
+TEST(ImageGrid, ExpandsToOneSeqLenPerFrame) {
   ImageGrid grid;
   grid.rows = 3;
   grid.cols = 4;
   grid.num_frames = 13;
-  EXPECT_EQ(image_token_count(grid, 64), 832);
+  EXPECT_EQ(grid.image_tokens(64), 832);
   grid.num_frames = 17;
-  EXPECT_EQ(image_token_count(grid, 64), 1088);
+  EXPECT_EQ(grid.image_tokens(64), 1088);
 }
 
 TEST(ImageProcessor, RejectsConfigWithoutTileEdge) {

@@ -71,7 +71,7 @@ void check_library_parity(const fs::path& model_dir, const std::string& referenc
 }
 
 TEST(SmolVlmParity, FixtureConfigMatchesPythonReferenceOnAllImages) {
-  check_library_parity(testing::processor_fixture("smolvlm-512"), "smolvlm");
+  check_library_parity(testing::sample_model("SmolVLM-256M-Instruct"), "smolvlm");
 }
 
 TEST(SmolVlmParity, RealSmolVlm256MConfigMatchesPythonReferenceOnAllImages) {
@@ -107,7 +107,7 @@ TEST(SmolVlmParity, ReferenceReproducesWorkedExampleTileCounts) {
 TEST(SmolVlmPreprocessCli, WritesReferencePixelValuesAndPrintsGrid) {
   const ReferenceSet set = testing::load_reference("smolvlm");
   const fs::path out = testing::scratch_dir("smolvlm_cli");
-  const fs::path model = testing::processor_fixture("smolvlm-512");
+  const fs::path model = testing::sample_model("SmolVLM-256M-Instruct");
   for (const std::string stem : {"rgb_1000x100", "rgb_640x480", "photo_400x300", "rgba_250x333"}) {
     SCOPED_TRACE(stem);
     const auto it = std::find_if(set.images.begin(), set.images.end(),
@@ -150,7 +150,7 @@ TEST(SmolVlmPreprocessCli, ConcatenatesSeveralImagesAndWritesAllOnesMask) {
   std::string output;
   const int rc = testing::run_command(
       testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(testing::processor_fixture("smolvlm-512").string()) + " --image " +
+          testing::shell_quote(testing::sample_model("SmolVLM-256M-Instruct").string()) + " --image " +
           testing::shell_quote((set.images_dir / "rgb_1000x100.png").string()) + " --image " +
           testing::shell_quote((set.images_dir / "rgb_100x1000.png").string()) + " --out " +
           testing::shell_quote((out / "pv.npy").string()) + " --mask-out " +
@@ -186,7 +186,7 @@ TEST(SmolVlmPreprocessCli, HelpExplainsOptionsWithAnExample) {
 
 TEST(SmolVlmPreprocessCli, MissingPreprocessorConfigIsAClearError) {
   const fs::path dir = testing::scratch_dir("smolvlm_cli_no_pp");
-  fs::copy_file(testing::processor_fixture("smolvlm-512") / "config.json", dir / "config.json");
+  fs::copy_file(testing::sample_model("SmolVLM-256M-Instruct") / "config.json", dir / "config.json");
   const ReferenceSet set = testing::load_reference("smolvlm");
   std::string output;
   const int rc = testing::run_command(
@@ -206,7 +206,7 @@ TEST(SmolVlmPreprocessCli, UnreadableImageIsAClearError) {
   std::string output;
   const int rc = testing::run_command(
       testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(testing::processor_fixture("smolvlm-512").string()) + " --image " +
+          testing::shell_quote(testing::sample_model("SmolVLM-256M-Instruct").string()) + " --image " +
           testing::shell_quote((dir / "broken.png").string()) + " --image " +
           testing::shell_quote((dir / "absent.png").string()) + " --out " +
           testing::shell_quote((dir / "x.npy").string()),
@@ -218,7 +218,7 @@ TEST(SmolVlmPreprocessCli, UnreadableImageIsAClearError) {
 TEST(SmolVlmPreprocessCli, SeqLenDisagreementBetweenFilesIsAnError) {
   const fs::path dir = testing::scratch_dir("smolvlm_cli_seq_len");
   for (const char* name : {"config.json", "preprocessor_config.json"})
-    fs::copy_file(testing::processor_fixture("smolvlm-512") / name, dir / name);
+    fs::copy_file(testing::sample_model("SmolVLM-256M-Instruct") / name, dir / name);
   { std::ofstream(dir / "processor_config.json") << R"({"image_seq_len": 81})"; }
   const ReferenceSet set = testing::load_reference("smolvlm");
   std::string output;

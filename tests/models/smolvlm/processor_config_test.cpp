@@ -25,7 +25,7 @@ std::string parse_error(const std::string& text, ModelFamily family = ModelFamil
 
 TEST(ProcessorConfig, ParsesSmolVlmFixtureValues) {
   const auto config =
-      load_image_processor_config(testing::processor_fixture("smolvlm-512"), ModelFamily::Idefics3);
+      load_image_processor_config(testing::sample_model("SmolVLM-256M-Instruct"), ModelFamily::Idefics3);
   EXPECT_TRUE(config.do_resize);
   EXPECT_EQ(config.size.longest_edge, 2048);
   EXPECT_FALSE(config.size.is_fixed());
