@@ -9,6 +9,7 @@
 #include "core/safetensors.hpp"
 #include "core/safetensors_internal.hpp"
 #include "core/strict_json.hpp"
+#include "core/utf8.hpp"
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt {
@@ -19,7 +20,7 @@ using safetensors_detail::quote;
 
 void check_text(std::string_view text, std::string_view what) {
   // nlohmann's dump() would throw on invalid UTF-8 halfway through serialize(); refuse it here.
-  if (!json::is_valid_utf8(text))
+  if (!utf8::is_valid(text))
     throw Error(ErrorKind::InvalidArgument,
                 "safetensors writer: " + std::string(what) + " is not valid UTF-8");
 }

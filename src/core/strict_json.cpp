@@ -3,44 +3,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "core/utf8.hpp"
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt::json {
-
-std::size_t find_invalid_utf8(std::string_view text) noexcept {
-  const auto* bytes = reinterpret_cast<const unsigned char*>(text.data());
-  const std::size_t size = text.size();
-  std::size_t i = 0;
-  while (i < size) {
-    const unsigned char lead = bytes[i];
-    if (lead < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length = 0;
-    unsigned char low = 0x80;  // allowed range of the second byte (excludes overlongs/surrogates)
-    unsigned char high = 0xbf;
-    if (lead >= 0xc2 && lead <= 0xdf) {
-      length = 2;
-    } else if (lead >= 0xe0 && lead <= 0xef) {
-      length = 3;
-      if (lead == 0xe0) low = 0xa0;
-      if (lead == 0xed) high = 0x9f;
-    } else if (lead >= 0xf0 && lead <= 0xf4) {
-      length = 4;
-      if (lead == 0xf0) low = 0x90;
-      if (lead == 0xf4) high = 0x8f;
-    } else {
-      return i;
-    }
-    if (size - i < length) return i;
-    if (bytes[i + 1] < low || bytes[i + 1] > high) return i;
-    for (std::size_t k = 2; k < length; ++k)
-      if (bytes[i + k] < 0x80 || bytes[i + k] > 0xbf) return i;
-    i += length;
-  }
-  return size;
-}
 
 namespace {
 
@@ -65,7 +31,7 @@ std::string key_path(const std::vector<Level>& levels) {
 
 Json parse_strict(std::string_view text, const std::string& source, std::string_view what,
                   std::size_t max_depth) {
-  const std::size_t bad = find_invalid_utf8(text);
+  const std::size_t bad = utf8::find_invalid(text);
   if (bad != text.size())
     throw Error(ErrorKind::Format, source + ": " + std::string(what) +
                                        " is not valid UTF-8 (bad byte at offset " +

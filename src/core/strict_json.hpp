@@ -11,13 +11,6 @@
 
 namespace vlmrt::json {
 
-// Index of the first byte that is not part of well-formed UTF-8 (no overlong forms, surrogates
-// or code points above U+10FFFF), or text.size() when all of it is.
-std::size_t find_invalid_utf8(std::string_view text) noexcept;
-inline bool is_valid_utf8(std::string_view text) noexcept {
-  return find_invalid_utf8(text) == text.size();
-}
-
 // Parses `text` as one JSON value. Throws Format naming `source` and `what` (e.g. "header") when
 // the text is not UTF-8, not JSON, nests deeper than `max_depth`, or repeats a key within one
 // object (the message gives the key's path, e.g. 'weight_map.lm_head.weight').

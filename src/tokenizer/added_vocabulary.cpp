@@ -1,5 +1,7 @@
 #include "tokenizer/added_vocabulary.hpp"
 
+#include "core/utf8.hpp"
+
 #include <algorithm>
 
 #include "tokenizer/unicode.hpp"
@@ -85,7 +87,7 @@ namespace {
 char32_t last_char(std::string_view text) {
   std::size_t start = text.size() - 1;
   while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
-  return unicode::next_code_point(text, start);
+  return utf8::next_code_point(text, start);
 }
 
 // Start of the whitespace run that ends `text` (regex `\s*$`).
@@ -95,7 +97,7 @@ std::size_t trailing_space_start(std::string_view text) {
     std::size_t start = end - 1;
     while (start > 0 && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
     std::size_t pos = start;
-    if (!unicode::is_whitespace(unicode::next_code_point(text, pos))) break;
+    if (!unicode::is_whitespace(utf8::next_code_point(text, pos))) break;
     end = start;
   }
   return end;
@@ -106,7 +108,7 @@ std::size_t leading_space_length(std::string_view text) {
   std::size_t pos = 0;
   while (pos < text.size()) {
     std::size_t next = pos;
-    if (!unicode::is_whitespace(unicode::next_code_point(text, next))) break;
+    if (!unicode::is_whitespace(utf8::next_code_point(text, next))) break;
     pos = next;
   }
   return pos;
@@ -143,7 +145,7 @@ void AddedVocabulary::split_on(const Piece& piece, const Trie& trie,
       bool start_ok = start == 0 || !unicode::is_word_char(last_char(text.substr(0, start)));
       std::size_t after = stop;
       bool stop_ok =
-          stop == text.size() || !unicode::is_word_char(unicode::next_code_point(text, after));
+          stop == text.size() || !unicode::is_word_char(utf8::next_code_point(text, after));
       if (!start_ok || !stop_ok) continue;
     }
     if (token.lstrip) start = std::max(trailing_space_start(text.substr(0, start)), start_offset);

@@ -9,6 +9,8 @@
 #include <unordered_map>
 
 #include "tokenizer/model.hpp"
+
+#include "core/utf8.hpp"
 #include "tokenizer/unicode.hpp"
 #include "vlmrt/errors.hpp"
 
@@ -273,7 +275,7 @@ class Bpe final : public Model {
     std::size_t pos = 0;
     while (pos < word.size()) {
       std::size_t start = pos;
-      pos += unicode::sequence_length(static_cast<unsigned char>(word[pos]));
+      pos += utf8::sequence_length(static_cast<unsigned char>(word[pos]));
       pos = std::min(pos, word.size());
       std::string_view ch = word.substr(start, pos - start);
       std::string_view key = ch;

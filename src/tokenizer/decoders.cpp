@@ -1,5 +1,7 @@
 #include "tokenizer/decoders.hpp"
 
+#include "core/utf8.hpp"
+
 #include <array>
 
 #include "tokenizer/unicode.hpp"
@@ -15,7 +17,7 @@ class ByteLevelDecoder final : public Decoder {
     for (int b = 0; b < 256; ++b) {
       const std::string& s = byte_level_char(static_cast<unsigned char>(b));
       std::size_t pos = 0;
-      byte_of_[unicode::next_code_point(s, pos)] = b;
+      byte_of_[utf8::next_code_point(s, pos)] = b;
     }
   }
 
@@ -25,7 +27,7 @@ class ByteLevelDecoder final : public Decoder {
       std::size_t first = bytes.size(), pos = 0;
       bool all_mapped = true;
       while (pos < t.size()) {
-        char32_t c = unicode::next_code_point(t, pos);
+        char32_t c = utf8::next_code_point(t, pos);
         if (c >= byte_of_.size() || byte_of_[c] < 0) {
           all_mapped = false;
           break;
@@ -37,7 +39,7 @@ class ByteLevelDecoder final : public Decoder {
         bytes += t;
       }
     }
-    tokens.assign(1, unicode::to_valid_utf8_lossy(bytes));
+    tokens.assign(1, utf8::to_valid_lossy(bytes));
   }
 
  private:
@@ -70,7 +72,7 @@ class ByteFallbackDecoder final : public Decoder {
     std::size_t pending_count = 0;
     auto flush = [&] {
       if (pending_count == 0) return;
-      if (unicode::is_valid_utf8(pending)) {
+      if (utf8::is_valid(pending)) {
         out.push_back(pending);
       } else {
         // One U+FFFD per byte token, not per invalid sequence.

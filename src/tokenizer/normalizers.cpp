@@ -1,5 +1,7 @@
 #include "tokenizer/normalizers.hpp"
 
+#include "core/utf8.hpp"
+
 #include <array>
 
 #include "tokenizer/pieces.hpp"
@@ -111,7 +113,7 @@ class Strip final : public Normalizer {
     if (left_) {
       while (begin < end) {
         std::size_t pos = begin;
-        if (!unicode::is_whitespace(unicode::next_code_point(text, pos))) break;
+        if (!unicode::is_whitespace(utf8::next_code_point(text, pos))) break;
         begin = pos;
       }
     }
@@ -120,7 +122,7 @@ class Strip final : public Normalizer {
         std::size_t start = end - 1;
         while (start > begin && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) --start;
         std::size_t pos = start;
-        if (!unicode::is_whitespace(unicode::next_code_point(text, pos))) break;
+        if (!unicode::is_whitespace(utf8::next_code_point(text, pos))) break;
         end = start;
       }
     }
@@ -139,7 +141,7 @@ class StripAccents final : public Normalizer {
     std::size_t pos = 0;
     while (pos < text.size()) {
       std::size_t start = pos;
-      char32_t c = unicode::next_code_point(text, pos);
+      char32_t c = utf8::next_code_point(text, pos);
       if (!unicode::is_combining_mark(c)) out.append(text, start, pos - start);
     }
     text = std::move(out);
@@ -172,7 +174,7 @@ class BertNormalizer final : public Normalizer {
     std::size_t pos = 0;
     while (pos < text.size()) {
       std::size_t start = pos;
-      char32_t c = unicode::next_code_point(text, pos);
+      char32_t c = utf8::next_code_point(text, pos);
       if (clean_text_) {
         if (c == 0 || c == 0xFFFD || unicode::is_control(c)) continue;
         if (unicode::is_whitespace(c)) {
@@ -217,7 +219,7 @@ std::array<std::string, 256> build_byte_table() {
   char32_t next = 256;
   for (int b = 0; b < 256; ++b) {
     bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
-    unicode::append_utf8(table[b], printable ? static_cast<char32_t>(b) : next++);
+    utf8::append(table[b], printable ? static_cast<char32_t>(b) : next++);
   }
   return table;
 }

@@ -1,5 +1,7 @@
 #include "tokenizer/pre_tokenizers.hpp"
 
+#include "core/utf8.hpp"
+
 #include <algorithm>
 
 #include "tokenizer/unicode.hpp"
@@ -74,7 +76,7 @@ void predicate_segments(std::string_view text, Pred pred, std::vector<Segment>& 
   std::size_t last = 0, pos = 0;
   while (pos < text.size()) {
     std::size_t start = pos;
-    char32_t c = unicode::next_code_point(text, pos);
+    char32_t c = utf8::next_code_point(text, pos);
     if (pred(c)) {
       if (last < start) out.push_back({last, start, false});
       out.push_back({start, pos, true});
@@ -231,7 +233,7 @@ class Whitespace final : public PreTokenizer {
       };
       while (pos < text.size()) {
         std::size_t start = pos;
-        char32_t c = unicode::next_code_point(text, pos);
+        char32_t c = utf8::next_code_point(text, pos);
         int kind = unicode::is_word_char(c) ? 0 : unicode::is_whitespace(c) ? 2 : 1;
         if (kind != run_kind) {
           close_run(start);

@@ -1,6 +1,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tokenizer/regex.hpp"
 
+#include "core/utf8.hpp"
+
 #include <pcre2.h>
 
 #include "tokenizer/unicode.hpp"
@@ -86,7 +88,7 @@ void Regex::find_all(std::string_view text,
     if (start == end && have_last && last_match_end == end) {
       // Same rule as the onig crate's FindMatches: no empty match right after the last one.
       if (search_from >= text.size()) return;
-      search_from += unicode::sequence_length(static_cast<unsigned char>(text[search_from]));
+      search_from += utf8::sequence_length(static_cast<unsigned char>(text[search_from]));
       continue;
     }
     out.emplace_back(start, end);
@@ -96,7 +98,7 @@ void Regex::find_all(std::string_view text,
     if (start == end) {
       // onig retries at `end`, where the rule above then steps one char; do it directly.
       if (search_from >= text.size()) return;
-      search_from += unicode::sequence_length(static_cast<unsigned char>(text[search_from]));
+      search_from += utf8::sequence_length(static_cast<unsigned char>(text[search_from]));
     }
   }
 }

@@ -3,6 +3,8 @@
 // depend on the first token (Metaspace's dropped leading "▁", Strip's leading space) cancel
 // out; a window whose text ends in U+FFFD holds an incomplete character and waits.
 #include "tokenizer/tokenizer.hpp"
+
+#include "core/utf8.hpp"
 #include "tokenizer/unicode.hpp"
 
 namespace vlmrt::tok {
@@ -14,7 +16,7 @@ std::string StreamingDecoder::push(TokenId id) {
   ids_.push_back(id);
   std::span<const TokenId> all(ids_);
   std::string text = tokenizer_->decode(all.subspan(prefix_offset_), skip_special_tokens_);
-  if (unicode::ends_with_replacement_char(text)) return {};
+  if (utf8::ends_with_replacement_char(text)) return {};
   if (text.size() <= emitted_prefix_text_.size() ||
       text.compare(0, emitted_prefix_text_.size(), emitted_prefix_text_) != 0) {
     return {};

@@ -1,5 +1,7 @@
 #include "tokenizer/tokenizer.hpp"
 
+#include "core/utf8.hpp"
+
 #include <fstream>
 #include <sstream>
 
@@ -60,8 +62,8 @@ Tokenizer::~Tokenizer() = default;
 
 std::vector<TokenId> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
   std::string repaired;
-  if (!unicode::is_valid_utf8(text)) {
-    repaired = unicode::to_valid_utf8_lossy(text);
+  if (!utf8::is_valid(text)) {
+    repaired = utf8::to_valid_lossy(text);
     text = repaired;
   }
   thread_local std::vector<Piece> pieces;

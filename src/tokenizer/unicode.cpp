@@ -1,5 +1,7 @@
 #include "tokenizer/unicode.hpp"
 
+#include "core/utf8.hpp"
+
 #include <utf8proc.h>
 
 #include <cstdlib>
@@ -8,127 +10,6 @@
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt::tok::unicode {
-
-char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  unsigned char b0 = s[pos];
-  if (b0 < 0x80) {
-    ++pos;
-    return b0;
-  }
-  std::size_t len = sequence_length(b0);
-  if (pos + len > text.size()) {  // never for validated text; be safe anyway
-    ++pos;
-    return 0xFFFD;
-  }
-  char32_t cp = 0;
-  if (len == 2) {
-    cp = (b0 & 0x1Fu) << 6 | (s[pos + 1] & 0x3Fu);
-  } else if (len == 3) {
-    cp = (b0 & 0x0Fu) << 12 | (s[pos + 1] & 0x3Fu) << 6 | (s[pos + 2] & 0x3Fu);
-  } else {
-    cp = (b0 & 0x07u) << 18 | (s[pos + 1] & 0x3Fu) << 12 | (s[pos + 2] & 0x3Fu) << 6 |
-         (s[pos + 3] & 0x3Fu);
-  }
-  pos += len;
-  return cp;
-}
-
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-namespace {
-
-// Length of the valid UTF-8 sequence at `pos`, or 0 with `maximal_invalid` set to the length of
-// the maximal invalid prefix (Unicode "substitution of maximal subparts").
-std::size_t valid_sequence_at(std::string_view text, std::size_t pos,
-                              std::size_t& maximal_invalid) noexcept {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  std::size_t n = text.size();
-  unsigned char b0 = s[pos];
-  maximal_invalid = 1;
-  if (b0 < 0x80) return 1;
-  std::size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    need = 1;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    need = 2;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    need = 3;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  for (std::size_t i = 1; i <= need; ++i) {
-    if (pos + i >= n) {
-      maximal_invalid = i;
-      return 0;
-    }
-    unsigned char b = s[pos + i];
-    unsigned char l = i == 1 ? lo : 0x80, h = i == 1 ? hi : 0xBF;
-    if (b < l || b > h) {
-      maximal_invalid = i;
-      return 0;
-    }
-  }
-  return need + 1;
-}
-
-}  // namespace
-
-bool is_valid_utf8(std::string_view text) noexcept {
-  std::size_t pos = 0, bad = 0;
-  while (pos < text.size()) {
-    if (static_cast<unsigned char>(text[pos]) < 0x80) {
-      ++pos;
-      continue;
-    }
-    std::size_t len = valid_sequence_at(text, pos, bad);
-    if (len == 0) return false;
-    pos += len;
-  }
-  return true;
-}
-
-std::string to_valid_utf8_lossy(std::string_view bytes) {
-  std::string out;
-  out.reserve(bytes.size());
-  std::size_t pos = 0, bad = 0;
-  while (pos < bytes.size()) {
-    std::size_t len = valid_sequence_at(bytes, pos, bad);
-    if (len == 0) {
-      out += "\xEF\xBF\xBD";
-      pos += bad;
-    } else {
-      out.append(bytes.substr(pos, len));
-      pos += len;
-    }
-  }
-  return out;
-}
-
-bool ends_with_replacement_char(std::string_view text) noexcept {
-  return text.size() >= 3 && text.substr(text.size() - 3) == "\xEF\xBF\xBD";
-}
 
 bool is_whitespace(char32_t c) noexcept {
   if (c <= 0x20) return c == 0x20 || (c >= 0x09 && c <= 0x0D);
@@ -234,12 +115,12 @@ std::string to_lowercase(std::string_view text) {
       ++pos;
       continue;
     }
-    char32_t c = next_code_point(text, pos);
+    char32_t c = utf8::next_code_point(text, pos);
     if (c == 0x130) {  // the one unconditional multi-char lowercase mapping (SpecialCasing)
       out += "i\xCC\x87";
       continue;
     }
-    append_utf8(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
+    utf8::append(out, static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c))));
   }
   return out;
 }

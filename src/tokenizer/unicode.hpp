@@ -1,4 +1,4 @@
-// UTF-8 helpers and the Unicode predicates the tokenizer pipeline needs, matching the Rust
+// The Unicode predicates the tokenizer pipeline needs, matching the Rust
 // `char` methods that Hugging Face `tokenizers` calls (is_whitespace, is_numeric, ...).
 #pragma once
 
@@ -7,21 +7,6 @@
 #include <string_view>
 
 namespace vlmrt::tok::unicode {
-
-// Decodes the code point at `pos` of valid UTF-8 and advances `pos` past it.
-char32_t next_code_point(std::string_view text, std::size_t& pos) noexcept;
-// Byte length of the UTF-8 sequence that starts with `lead` (1 for stray bytes).
-inline std::size_t sequence_length(unsigned char lead) noexcept {
-  return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;
-}
-void append_utf8(std::string& out, char32_t cp);
-
-bool is_valid_utf8(std::string_view text) noexcept;
-// Replaces each maximal invalid subsequence with U+FFFD, as Rust's String::from_utf8_lossy and
-// a WHATWG TextDecoder do.
-std::string to_valid_utf8_lossy(std::string_view bytes);
-// True when `text` ends with U+FFFD (an incomplete or invalid sequence after lossy decoding).
-bool ends_with_replacement_char(std::string_view text) noexcept;
 
 // Rust char::is_whitespace (the White_Space property).
 bool is_whitespace(char32_t c) noexcept;

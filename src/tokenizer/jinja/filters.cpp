@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "tokenizer/jinja/builtins.hpp"
+
+#include "core/utf8.hpp"
 #include "tokenizer/jinja/string_ops.hpp"
 
 namespace vlmrt::jinja {
@@ -100,7 +102,7 @@ Value apply_filter(const std::string& name, const Value& input, CallArgs& args) 
     if (input.is_undefined()) return Value(Json(0));
     if (input.is_string())
       return Value(
-          Json(static_cast<std::int64_t>(utf8_decode(input.data().get<std::string>()).size())));
+          Json(static_cast<std::int64_t>(utf8::decode(input.data().get<std::string>()).size())));
     if (input.is_array() || input.is_object())
       return Value(Json(static_cast<std::int64_t>(input.data().size())));
     if (input.kind() == Value::Kind::Namespace)
@@ -139,9 +141,9 @@ Value apply_filter(const std::string& name, const Value& input, CallArgs& args) 
   }
   if (name == "reverse") {
     if (input.is_string()) {
-      std::u32string text = utf8_decode(input.data().get<std::string>());
+      std::u32string text = utf8::decode(input.data().get<std::string>());
       std::reverse(text.begin(), text.end());
-      return Value(Json(utf8_encode(text)));
+      return Value(Json(utf8::encode(text)));
     }
     Json out = Json::array();
     const std::vector<Value> items = iterate(input);

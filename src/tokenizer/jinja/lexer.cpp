@@ -1,5 +1,7 @@
 #include "tokenizer/jinja/lexer.hpp"
 
+#include "core/utf8.hpp"
+
 #include <array>
 #include <cctype>
 #include <cstdint>
@@ -293,12 +295,12 @@ class Lexer {
       const char c = src_[pos_];
       if (c == quote) {
         ++pos_;
-        return utf8_encode(out);
+        return utf8::encode(out);
       }
       if (c != '\\') {
         const std::size_t begin = pos_++;
         while (pos_ < src_.size() && src_[pos_] != quote && src_[pos_] != '\\') ++pos_;
-        out += utf8_decode(std::string_view(src_).substr(begin, pos_ - begin));
+        out += utf8::decode(std::string_view(src_).substr(begin, pos_ - begin));
         continue;
       }
       if (pos_ + 1 >= src_.size()) error(start, "unclosed string literal");

@@ -4,6 +4,8 @@
 #include <ctime>
 
 #include "tokenizer/jinja/builtins.hpp"
+
+#include "core/utf8.hpp"
 #include "tokenizer/jinja/string_ops.hpp"
 
 namespace vlmrt::jinja {
@@ -118,7 +120,7 @@ Value string_method(const Value& self, const std::string& name) {
         const auto at = s.find(needle);
         return Value(Json(at == std::string::npos
                               ? std::int64_t{-1}
-                              : static_cast<std::int64_t>(utf8_decode(s.substr(0, at)).size())));
+                              : static_cast<std::int64_t>(utf8::decode(s.substr(0, at)).size())));
       }
       return Value(Json(py_count(s, needle)));
     });
@@ -202,8 +204,8 @@ std::vector<Value> iterate(const Value& value) {
   } else if (d.is_object()) {
     for (auto it = d.begin(); it != d.end(); ++it) out.emplace_back(Json(it.key()));
   } else if (d.is_string()) {
-    for (char32_t c : utf8_decode(d.get_ref<const std::string&>()))
-      out.emplace_back(Json(utf8_encode(std::u32string(1, c))));
+    for (char32_t c : utf8::decode(d.get_ref<const std::string&>()))
+      out.emplace_back(Json(utf8::encode(std::u32string(1, c))));
   } else {
     fail("'" + type_name(value) + "' object is not iterable");
   }
@@ -249,10 +251,10 @@ Value get_item(const Value& object, const Value& key) {
     return object.child(d[static_cast<std::size_t>(i)]);
   }
   if (d.is_string() && (key.is_integer() || key.is_bool())) {
-    const std::u32string text = utf8_decode(d.get_ref<const std::string&>());
+    const std::u32string text = utf8::decode(d.get_ref<const std::string&>());
     const std::int64_t i = normalize_index(to_int(key, "index"), text.size());
     if (i < 0 || i >= static_cast<std::int64_t>(text.size())) return Value::undefined("item");
-    return Value(Json(utf8_encode(std::u32string(1, text[static_cast<std::size_t>(i)]))));
+    return Value(Json(utf8::encode(std::u32string(1, text[static_cast<std::size_t>(i)]))));
   }
   if (d.is_object() && key.is_string()) {
     const auto it = d.find(key.data().get<std::string>());
@@ -287,10 +289,10 @@ Value get_slice(const Value& object, const Value& start, const Value& stop, cons
     return Value(std::move(out));
   }
   if (object.is_string()) {
-    const std::u32string text = utf8_decode(object.data().get_ref<const std::string&>());
+    const std::u32string text = utf8::decode(object.data().get_ref<const std::string&>());
     std::u32string out;
     for (std::size_t i : indices(text.size())) out += text[i];
-    return Value(Json(utf8_encode(out)));
+    return Value(Json(utf8::encode(out)));
   }
   fail("cannot slice a " + type_name(object));
 }

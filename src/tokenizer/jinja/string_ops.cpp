@@ -1,5 +1,7 @@
 #include "tokenizer/jinja/string_ops.hpp"
 
+#include "core/utf8.hpp"
+
 #include <utf8proc.h>
 
 #include <algorithm>
@@ -31,16 +33,16 @@ bool is_letter(char32_t c) {
 
 template <typename F>
 std::string map_chars(std::string_view s, F f) {
-  std::u32string text = utf8_decode(s);
+  std::u32string text = utf8::decode(s);
   for (auto& c : text) c = f(c);
-  return utf8_encode(text);
+  return utf8::encode(text);
 }
 
 }  // namespace
 
 std::string py_strip(std::string_view s, const std::string* chars, bool left, bool right) {
-  const std::u32string text = utf8_decode(s);
-  const std::u32string set = chars ? utf8_decode(*chars) : std::u32string();
+  const std::u32string text = utf8::decode(s);
+  const std::u32string set = chars ? utf8::decode(*chars) : std::u32string();
   auto strip = [&](char32_t c) {
     return chars ? set.find(c) != std::u32string::npos : py_isspace(c);
   };
@@ -49,7 +51,7 @@ std::string py_strip(std::string_view s, const std::string* chars, bool left, bo
     while (begin < end && strip(text[begin])) ++begin;
   if (right)
     while (end > begin && strip(text[end - 1])) --end;
-  return utf8_encode(std::u32string_view(text).substr(begin, end - begin));
+  return utf8::encode(std::u32string_view(text).substr(begin, end - begin));
 }
 
 std::vector<std::string> py_split(std::string_view s, const std::string* sep, std::int64_t maxsplit,
@@ -82,7 +84,7 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, st
     return out;
   }
   // Whitespace split: runs of whitespace separate, empty strings never appear.
-  const std::u32string text = utf8_decode(s);
+  const std::u32string text = utf8::decode(s);
   std::vector<std::pair<std::size_t, std::size_t>> words;
   for (std::size_t i = 0; i < text.size();) {
     if (py_isspace(text[i])) {
@@ -99,22 +101,22 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, st
     const auto keep = static_cast<std::size_t>(maxsplit);
     if (!from_right) {
       for (std::size_t k = 0; k < keep; ++k)
-        out.push_back(utf8_encode(
+        out.push_back(utf8::encode(
             std::u32string_view(text).substr(words[k].first, words[k].second - words[k].first)));
-      out.push_back(utf8_encode(std::u32string_view(text).substr(
+      out.push_back(utf8::encode(std::u32string_view(text).substr(
           words[keep].first, words.back().second - words[keep].first)));
     } else {
       const std::size_t first_kept = words.size() - keep;
-      out.push_back(utf8_encode(std::u32string_view(text).substr(
+      out.push_back(utf8::encode(std::u32string_view(text).substr(
           words[0].first, words[first_kept - 1].second - words[0].first)));
       for (std::size_t k = first_kept; k < words.size(); ++k)
-        out.push_back(utf8_encode(
+        out.push_back(utf8::encode(
             std::u32string_view(text).substr(words[k].first, words[k].second - words[k].first)));
     }
     return out;
   }
   for (const auto& [a, b] : words)
-    out.push_back(utf8_encode(std::u32string_view(text).substr(a, b - a)));
+    out.push_back(utf8::encode(std::u32string_view(text).substr(a, b - a)));
   return out;
 }
 
@@ -122,7 +124,7 @@ std::vector<std::string> py_split(std::string_view s, const std::string* sep, st
 // likely in chat text (ß and the Latin ligatures). Others map one-to-one through utf8proc.
 std::string py_upper(std::string_view s) {
   std::u32string out;
-  for (char32_t c : utf8_decode(s)) {
+  for (char32_t c : utf8::decode(s)) {
     switch (c) {
       case 0xdf:
         out += U"SS";
@@ -150,7 +152,7 @@ std::string py_upper(std::string_view s) {
         out += upper(c);
     }
   }
-  return utf8_encode(out);
+  return utf8::encode(out);
 }
 std::string py_lower(std::string_view s) {
   return map_chars(s, lower);
@@ -160,24 +162,24 @@ std::string py_swapcase(std::string_view s) {
 }
 
 std::string py_title(std::string_view s) {
-  std::u32string text = utf8_decode(s);
+  std::u32string text = utf8::decode(s);
   bool previous_cased = false;
   for (auto& c : text) {
     const bool cased = is_cased_letter(c);
     c = previous_cased ? lower(c) : title(c);
     previous_cased = cased;
   }
-  return utf8_encode(text);
+  return utf8::encode(text);
 }
 
 std::string py_capitalize(std::string_view s) {
-  std::u32string text = utf8_decode(s);
+  std::u32string text = utf8::decode(s);
   for (std::size_t i = 0; i < text.size(); ++i) text[i] = i == 0 ? title(text[i]) : lower(text[i]);
-  return utf8_encode(text);
+  return utf8::encode(text);
 }
 
 std::string jinja_title(std::string_view s) {
-  std::u32string text = utf8_decode(s);
+  std::u32string text = utf8::decode(s);
   bool word_start = true;
   for (auto& c : text) {
     const bool separator =
@@ -189,21 +191,21 @@ std::string jinja_title(std::string_view s) {
     c = word_start ? upper(c) : lower(c);
     word_start = false;
   }
-  return utf8_encode(text);
+  return utf8::encode(text);
 }
 
 std::string py_replace(std::string_view s, std::string_view from, std::string_view to,
                        std::int64_t count) {
   std::string out;
   if (from.empty()) {  // Python inserts `to` between every code point (and at both ends)
-    const std::u32string text = utf8_decode(s);
+    const std::u32string text = utf8::decode(s);
     std::int64_t done = 0;
     for (std::size_t i = 0; i <= text.size(); ++i) {
       if (count < 0 || done < count) {
         out += to;
         ++done;
       }
-      if (i < text.size()) out += utf8_encode(std::u32string(1, text[i]));
+      if (i < text.size()) out += utf8::encode(std::u32string(1, text[i]));
     }
     return out;
   }
@@ -222,7 +224,7 @@ std::string py_replace(std::string_view s, std::string_view from, std::string_vi
 }
 
 std::int64_t py_count(std::string_view s, std::string_view needle) {
-  if (needle.empty()) return static_cast<std::int64_t>(utf8_decode(s).size()) + 1;
+  if (needle.empty()) return static_cast<std::int64_t>(utf8::decode(s).size()) + 1;
   std::int64_t n = 0;
   for (auto at = s.find(needle); at != std::string_view::npos;
        at = s.find(needle, at + needle.size()))
@@ -231,7 +233,7 @@ std::int64_t py_count(std::string_view s, std::string_view needle) {
 }
 
 bool py_is(std::string_view s, std::string_view predicate) {
-  const std::u32string text = utf8_decode(s);
+  const std::u32string text = utf8::decode(s);
   if (text.empty()) return false;
   if (predicate == "isdigit")
     return std::all_of(text.begin(), text.end(), [](char32_t c) {

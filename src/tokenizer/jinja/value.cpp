@@ -1,5 +1,7 @@
 #include "tokenizer/jinja/value.hpp"
 
+#include "core/utf8.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -427,57 +429,6 @@ bool equals(const Value& a, const Value& b) {
 int compare(const Value& a, const Value& b) {
   if (!a.is_data() || !b.is_data()) fail("cannot order " + type_name(a) + " and " + type_name(b));
   return compare_data(a.data(), b.data());
-}
-
-std::u32string utf8_decode(std::string_view text) {
-  std::u32string out;
-  out.reserve(text.size());
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    int length = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    char32_t cp = length == 1   ? c
-                  : length == 2 ? (c & 0x1f)
-                  : length == 3 ? (c & 0x0f)
-                                : (c & 0x07);
-    bool ok = length > 0 && i + static_cast<std::size_t>(length) <= text.size();
-    for (int k = 1; ok && k < length; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + static_cast<std::size_t>(k)]);
-      if ((cc & 0xc0) != 0x80) ok = false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    if (!ok) {
-      out.push_back(0xfffd);  // invalid byte: one replacement character, move on one byte
-      ++i;
-      continue;
-    }
-    out.push_back(cp);
-    i += static_cast<std::size_t>(length);
-  }
-  return out;
-}
-
-std::string utf8_encode(std::u32string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char32_t c : text) {
-    if (c < 0x80) {
-      out += static_cast<char>(c);
-    } else if (c < 0x800) {
-      out += static_cast<char>(0xc0 | (c >> 6));
-      out += static_cast<char>(0x80 | (c & 0x3f));
-    } else if (c < 0x10000) {
-      out += static_cast<char>(0xe0 | (c >> 12));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (c & 0x3f));
-    } else {
-      out += static_cast<char>(0xf0 | (c >> 18));
-      out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
-      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
-      out += static_cast<char>(0x80 | (c & 0x3f));
-    }
-  }
-  return out;
 }
 
 // str.isspace(): ASCII whitespace, the information separators 0x1c-0x1f, and Unicode spaces.

@@ -19,6 +19,8 @@
 
 #include "vlmrt/errors.hpp"
 
+#include "core/utf8.hpp"
+
 namespace vlmrt::jinja {
 
 using Json = nlohmann::ordered_json;
@@ -108,9 +110,6 @@ bool equals(const Value& a, const Value& b);
 bool data_equals(const Json& a, const Json& b);
 int compare(const Value& a, const Value& b);
 
-// UTF-8 code point views: Python indexes, slices and measures strings in code points.
-std::u32string utf8_decode(std::string_view text);
-std::string utf8_encode(std::u32string_view text);
 bool py_isspace(char32_t c);
 
 // A type name for messages ("string", "list", "dict", "int", "undefined", ...).
