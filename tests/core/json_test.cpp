@@ -9,14 +9,7 @@
 namespace vlmrt {
 namespace {
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return std::string(to_string(e.kind())) + ": " + e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(Json, TypedGettersReadValues) {
   const auto config =

@@ -25,16 +25,6 @@ std::vector<std::uint8_t> read_bytes(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-ImageRgb8 make_image(int width, int height, std::uint32_t seed) {
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(width) * height * 3);
-  std::uint32_t state = seed;
-  for (auto& p : pixels) {
-    state = state * 1664525u + 1013904223u;
-    p = static_cast<std::uint8_t>(state >> 24);
-  }
-  return ImageRgb8(width, height, std::move(pixels));
-}
-
 std::vector<std::uint8_t> bytes_of(const ImageRgb8& image) {
   std::vector<std::uint8_t> out;
   for (int y = 0; y < image.height(); ++y)
@@ -199,7 +189,7 @@ TEST(ResampleCoefficients, NearestAccumulatesTheStepLikePillow) {
 // ---- behaviour ----
 
 TEST(Resize, SameSizeReturnsAnOwningCopy) {
-  ImageRgb8 source = make_image(5, 4, 1);
+  ImageRgb8 source = testing::noise_image(5, 4, 1);
   const ImageRgb8 out = resize(source, 5, 4, ResampleFilter::Lanczos);
   EXPECT_TRUE(out.owns_pixels());
   EXPECT_NE(out.data(), source.data());
@@ -207,7 +197,7 @@ TEST(Resize, SameSizeReturnsAnOwningCopy) {
 }
 
 TEST(Resize, ReadsStridedViews) {
-  const ImageRgb8 big = make_image(40, 30, 7);
+  const ImageRgb8 big = testing::noise_image(40, 30, 7);
   // A 25×20 window starting at (3, 2), rows 40·3 bytes apart.
   const ImageRgb8 window =
       ImageRgb8::view(const_cast<std::uint8_t*>(big.row(2)) + 9, 25, 20, big.row_stride());
@@ -221,7 +211,7 @@ TEST(Resize, ReadsStridedViews) {
 }
 
 TEST(Resize, ThreadedAndSingleThreadedResultsAreIdentical) {
-  const ImageRgb8 source = make_image(900, 700, 3);
+  const ImageRgb8 source = testing::noise_image(900, 700, 3);
   for (ResampleFilter filter :
        {ResampleFilter::Nearest, ResampleFilter::Lanczos, ResampleFilter::Bilinear}) {
     EXPECT_EQ(bytes_of(resize(source, 333, 1001, filter)),
@@ -230,7 +220,7 @@ TEST(Resize, ThreadedAndSingleThreadedResultsAreIdentical) {
 }
 
 TEST(Resize, RejectsEmptyOutputSizes) {
-  const ImageRgb8 source = make_image(4, 4, 1);
+  const ImageRgb8 source = testing::noise_image(4, 4, 1);
   for (auto [w, h] : {std::pair{0, 4}, {4, 0}, {-1, 3}, {3, -7}}) {
     try {
       resize(source, w, h, ResampleFilter::Bilinear);
@@ -249,7 +239,7 @@ TEST(Resize, RejectsEmptySourceAndUnknownFilterValue) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
   }
   try {
-    resize(make_image(2, 2, 1), 3, 3, static_cast<ResampleFilter>(9));
+    resize(testing::noise_image(2, 2, 1), 3, 3, static_cast<ResampleFilter>(9));
     ADD_FAILURE() << "filter 9 accepted";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
@@ -257,7 +247,7 @@ TEST(Resize, RejectsEmptySourceAndUnknownFilterValue) {
 }
 
 TEST(Resize, RefusesAbsurdOutputSizesBeforeAllocating) {
-  const ImageRgb8 source = make_image(2, 2, 1);
+  const ImageRgb8 source = testing::noise_image(2, 2, 1);
   // Too many pixels (4·10^8 > 2^28), and a side past Pillow's exact-float range.
   for (auto [w, h] : {std::pair{20'000, 20'000}, {2'000'000'000, 1}, {1, 2'000'000'000}}) {
     try {

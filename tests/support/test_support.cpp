@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "vlmrt/errors.hpp"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/wait.h>
@@ -41,6 +43,25 @@ fs::path scratch_dir(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
+}
+
+ImageRgb8 noise_image(int width, int height, std::uint32_t seed) {
+  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(width) * height * 3);
+  std::uint32_t state = seed;
+  for (auto& p : pixels) {
+    state = state * 1664525u + 1013904223u;
+    p = static_cast<std::uint8_t>(state >> 24);
+  }
+  return ImageRgb8(width, height, std::move(pixels));
+}
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return std::string(to_string(e.kind())) + ": " + e.what();
+  }
+  return "no error";
 }
 
 std::string shell_quote(const std::string& text) {

@@ -2,9 +2,13 @@
 // Python scripts that generate reference data at test time.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "vlmrt/image.hpp"
 
 namespace vlmrt::testing {
 
@@ -29,6 +33,13 @@ int run_command(const std::string& command, std::string* output = nullptr);
 // script's content is unchanged. Throws std::runtime_error with the script's output on failure.
 std::filesystem::path generated_data(const std::string& name, const std::filesystem::path& script,
                                      const std::string& args = "");
+
+// A deterministic noise image (a linear congruential generator seeded with `seed`).
+ImageRgb8 noise_image(int width, int height, std::uint32_t seed);
+
+// Runs `action` and describes the vlmrt::Error it throws as "<kind>: <message>", or returns
+// "no error".
+std::string error_of(const std::function<void()>& action);
 
 // Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& text);

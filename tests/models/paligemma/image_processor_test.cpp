@@ -7,20 +7,11 @@
 
 #include "../processor_parity.hpp"
 #include "image/normalize.hpp"
+#include "test_support.hpp"
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt::paligemma {
 namespace {
-
-ImageRgb8 make_image(int width, int height, std::uint32_t seed) {
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(width) * height * 3);
-  std::uint32_t state = seed;
-  for (auto& p : pixels) {
-    state = state * 1664525u + 1013904223u;
-    p = static_cast<std::uint8_t>(state >> 24);
-  }
-  return ImageRgb8(width, height, std::move(pixels));
-}
 
 TEST(PaliGemmaProcessorConfig, ParsesFixtureAsSiglip224Bicubic) {
   const auto config = load_image_processor_config(testing::sample_model("paligemma-3b-pt-224"),
@@ -56,8 +47,9 @@ TEST(PaliGemmaProcessorConfig, DefaultsAreSiglip224Bicubic) {
 
 TEST(PaliGemmaImageProcessor, GivesOneUnsplitFramePerImage) {
   const ImageProcessor processor(default_image_processor_config(ModelFamily::PaliGemma));
-  const std::vector<ImageRgb8> images{make_image(50, 30, 1), make_image(300, 400, 2),
-                                      make_image(224, 224, 3)};
+  const std::vector<ImageRgb8> images{testing::noise_image(50, 30, 1),
+                                      testing::noise_image(300, 400, 2),
+                                      testing::noise_image(224, 224, 3)};
   const auto batch = processor.process(images);
   EXPECT_EQ(batch.shape(), (std::array<std::int64_t, 4>{3, 3, 224, 224}));
   EXPECT_FALSE(batch.has_mask());
@@ -73,7 +65,7 @@ TEST(PaliGemmaImageProcessor, GivesOneUnsplitFramePerImage) {
 
 TEST(PaliGemmaImageProcessor, ImageAlreadyAtSizeIsOnlyNormalised) {
   const ImageProcessor processor(default_image_processor_config(ModelFamily::PaliGemma));
-  const auto image = make_image(224, 224, 4);
+  const auto image = testing::noise_image(224, 224, 4);
   const auto batch = processor.process(std::span(&image, 1));
   std::vector<float> expected(3 * 224 * 224);
   image::rescale_normalize_to_chw(image, processor.config().normalization(), expected);
@@ -85,7 +77,8 @@ TEST(PaliGemmaImageProcessor, ImageAlreadyAtSizeIsOnlyNormalised) {
 TEST(PaliGemmaImageProcessor, WithoutResizeRejectsImagesOfDifferentSizes) {
   auto config = default_image_processor_config(ModelFamily::PaliGemma);
   config.do_resize = false;
-  const std::vector<ImageRgb8> images{make_image(50, 30, 1), make_image(30, 50, 2)};
+  const std::vector<ImageRgb8> images{testing::noise_image(50, 30, 1),
+                                      testing::noise_image(30, 50, 2)};
   EXPECT_THROW((void)ImageProcessor(config).process(images), Error);
 }
 

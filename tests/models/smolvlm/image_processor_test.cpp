@@ -5,20 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "test_support.hpp"
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt::smolvlm {
 namespace {
-
-ImageRgb8 make_image(int width, int height, std::uint32_t seed) {
-  std::vector<std::uint8_t> pixels(static_cast<std::size_t>(width) * height * 3);
-  std::uint32_t state = seed;
-  for (auto& p : pixels) {
-    state = state * 1664525u + 1013904223u;
-    p = static_cast<std::uint8_t>(state >> 24);
-  }
-  return ImageRgb8(width, height, std::move(pixels));
-}
 
 ImageProcessorConfig smolvlm_config() {
   return default_image_processor_config(ModelFamily::SmolVlm);
@@ -114,7 +105,7 @@ TEST(ImageProcessorPlan, RefusesHugeUnresizedImages) {
 
 TEST(ImageProcessorFrames, TilesAreViewsIntoTheStageTwoImageAndGlobalComesLast) {
   const ImageProcessor processor(small_config());
-  const auto image = make_image(40, 30, 1);  // → 128×96 → 4 cols × 3 rows of 32
+  const auto image = testing::noise_image(40, 30, 1);  // → 128×96 → 4 cols × 3 rows of 32
   const auto frames = processor.frames(image);
   ASSERT_EQ(frames.rows, 3);
   ASSERT_EQ(frames.cols, 4);
@@ -135,7 +126,8 @@ TEST(ImageProcessorFrames, TilesAreViewsIntoTheStageTwoImageAndGlobalComesLast) 
 
 TEST(ImageProcessorProcess, ConcatenatesImagesInOrderWithoutMask) {
   const ImageProcessor processor(small_config());
-  const std::vector<ImageRgb8> images{make_image(40, 30, 2), make_image(100, 10, 3)};
+  const std::vector<ImageRgb8> images{testing::noise_image(40, 30, 2),
+                                      testing::noise_image(100, 10, 3)};
   const auto batch = processor.process(images);
   ASSERT_EQ(batch.images.size(), 2u);
   EXPECT_EQ(batch.images[0].num_frames, 13);
@@ -156,8 +148,8 @@ TEST(ImageProcessorProcess, ConcatenatesImagesInOrderWithoutMask) {
 
 TEST(ImageProcessorProcessBatch, PadsToMostFramesWithZeroFramesAndMask) {
   const ImageProcessor processor(small_config());
-  const std::vector<std::vector<ImageRgb8>> prompts{{make_image(100, 10, 4)},
-                                                    {make_image(40, 30, 5)}};
+  const std::vector<std::vector<ImageRgb8>> prompts{{testing::noise_image(100, 10, 4)},
+                                                    {testing::noise_image(40, 30, 5)}};
   const auto batch = processor.process_batch(prompts);
   EXPECT_EQ(batch.num_samples, 2);
   EXPECT_EQ(batch.frames_per_sample, 13);
@@ -183,8 +175,8 @@ TEST(ImageProcessorProcessBatch, PadsToMostFramesWithZeroFramesAndMask) {
 TEST(ImageProcessorProcessBatch, WithoutPadRejectsPromptsWithDifferentFrameCounts) {
   auto config = small_config();
   config.do_pad = false;
-  const std::vector<std::vector<ImageRgb8>> prompts{{make_image(100, 10, 4)},
-                                                    {make_image(40, 30, 5)}};
+  const std::vector<std::vector<ImageRgb8>> prompts{{testing::noise_image(100, 10, 4)},
+                                                    {testing::noise_image(40, 30, 5)}};
   EXPECT_THROW((void)ImageProcessor(config).process_batch(prompts), Error);
 }
 

@@ -2,6 +2,8 @@
 // limits that keep a hostile template (from a downloaded model folder) bounded.
 #include <gtest/gtest.h>
 
+#include "test_support.hpp"
+
 #include "tokenizer/chat_template.hpp"
 #include "tokenizer/jinja/template.hpp"
 
@@ -12,14 +14,7 @@ std::string render(const std::string& source, const Json& context = Json::object
   return Template(source, "t.jinja").render(context);
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return std::string(to_string(e.kind())) + ": " + e.what();
-  }
-  return "no error";
-}
+using testing::error_of;
 
 TEST(JinjaEngine, RaiseExceptionIsAnInvalidArgumentWithTheTemplatesMessage) {
   EXPECT_EQ(error_of([] { render("{{ raise_exception('Roles must alternate') }}"); }),
