@@ -171,4 +171,15 @@ inline std::string output_field(const std::string& output, const std::string& pr
   return "";
 }
 
+// Runs `vlmrt preprocess --model MODEL --image I... --out OUT [extra]`; returns the exit status
+// and leaves stdout+stderr in `output`.
+inline int run_preprocess(const fs::path& model, const std::vector<fs::path>& images,
+                          const fs::path& out, std::string* output, const std::string& extra = "") {
+  std::string command =
+      shell_quote(cli_path().string()) + " preprocess --model " + shell_quote(model.string());
+  for (const auto& image : images) command += " --image " + shell_quote(image.string());
+  command += " --out " + shell_quote(out.string()) + " " + extra;
+  return run_command(command, output);
+}
+
 }  // namespace vlmrt::testing

@@ -56,22 +56,22 @@ TEST(PaliGemmaParity, FixtureConfigMatchesPythonReferenceOnAllImages) {
 TEST(PaliGemmaPreprocessCli, WritesReferencePixelValuesAndPrintsTokenCount) {
   const ReferenceSet set = testing::load_reference("paligemma");
   const fs::path out = testing::scratch_dir("paligemma_cli");
-  std::string command = testing::shell_quote(testing::cli_path().string()) +
-                        " preprocess --model " +
-                        testing::shell_quote(testing::sample_model("paligemma-3b-pt-224").string());
   const std::vector<std::string> stems{"rgb_17x9", "rgb_3000x2000", "gray_300x200",
                                        "photo_400x300"};
   std::vector<const testing::ReferenceImage*> refs;
+  std::vector<fs::path> images;
   for (const auto& stem : stems) {
     const auto it = std::find_if(set.images.begin(), set.images.end(),
                                  [&](const auto& r) { return r.stem == stem; });
     ASSERT_NE(it, set.images.end()) << stem;
     refs.push_back(&*it);
-    command += " --image " + testing::shell_quote((set.images_dir / it->file).string());
+    images.push_back(set.images_dir / it->file);
   }
-  command += " --out " + testing::shell_quote((out / "pv.npy").string());
   std::string output;
-  ASSERT_EQ(testing::run_command(command, &output), 0) << output;
+  ASSERT_EQ(testing::run_preprocess(testing::sample_model("paligemma-3b-pt-224"), images,
+                                    out / "pv.npy", &output),
+            0)
+      << output;
   EXPECT_NE(output.find("image_seq_len: 256"), std::string::npos) << output;
   EXPECT_EQ(testing::output_field(output, "image 4:", "image_tokens"), "256") << output;
   EXPECT_EQ(testing::output_field(output, "image 4:", "rows"), "0") << output;
@@ -95,12 +95,8 @@ TEST(PaliGemmaPreprocessCli, SeqLenDisagreementWithConfigIsAnError) {
   { std::ofstream(dir / "preprocessor_config.json") << pp.dump(); }
   const ReferenceSet set = testing::load_reference("paligemma");
   std::string output;
-  const int rc = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(dir.string()) + " --image " +
-          testing::shell_quote((set.images_dir / "rgb_17x9.png").string()) + " --out " +
-          testing::shell_quote((dir / "x.npy").string()),
-      &output);
+  const int rc =
+      testing::run_preprocess(dir, {set.images_dir / "rgb_17x9.png"}, dir / "x.npy", &output);
   EXPECT_NE(rc, 0);
   EXPECT_NE(output.find("image_seq_length"), std::string::npos) << output;
 }

@@ -115,12 +115,7 @@ TEST(SmolVlmPreprocessCli, WritesReferencePixelValuesAndPrintsGrid) {
     ASSERT_NE(it, set.images.end());
     const fs::path npy_path = out / (stem + ".npy");
     std::string output;
-    const int rc = testing::run_command(
-        testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-            testing::shell_quote(model.string()) + " --image " +
-            testing::shell_quote((set.images_dir / it->file).string()) + " --out " +
-            testing::shell_quote(npy_path.string()),
-        &output);
+    const int rc = testing::run_preprocess(model, {set.images_dir / it->file}, npy_path, &output);
     ASSERT_EQ(rc, 0) << output;
     EXPECT_EQ(testing::output_field(output, "image 1:", "rows"), std::to_string(it->rows))
         << output;
@@ -148,14 +143,10 @@ TEST(SmolVlmPreprocessCli, ConcatenatesSeveralImagesAndWritesAllOnesMask) {
   const ReferenceSet set = testing::load_reference("smolvlm");
   const fs::path out = testing::scratch_dir("smolvlm_cli_multi");
   std::string output;
-  const int rc = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(testing::sample_model("SmolVLM-256M-Instruct").string()) + " --image " +
-          testing::shell_quote((set.images_dir / "rgb_1000x100.png").string()) + " --image " +
-          testing::shell_quote((set.images_dir / "rgb_100x1000.png").string()) + " --out " +
-          testing::shell_quote((out / "pv.npy").string()) + " --mask-out " +
-          testing::shell_quote((out / "mask.npy").string()),
-      &output);
+  const int rc = testing::run_preprocess(
+      testing::sample_model("SmolVLM-256M-Instruct"),
+      {set.images_dir / "rgb_1000x100.png", set.images_dir / "rgb_100x1000.png"}, out / "pv.npy",
+      &output, "--mask-out " + testing::shell_quote((out / "mask.npy").string()));
   ASSERT_EQ(rc, 0) << output;
   EXPECT_EQ(testing::output_field(output, "image 2:", "rows"), "4") << output;
   EXPECT_EQ(testing::output_field(output, "image 2:", "cols"), "1") << output;
@@ -186,15 +177,12 @@ TEST(SmolVlmPreprocessCli, HelpExplainsOptionsWithAnExample) {
 
 TEST(SmolVlmPreprocessCli, MissingPreprocessorConfigIsAClearError) {
   const fs::path dir = testing::scratch_dir("smolvlm_cli_no_pp");
-  fs::copy_file(testing::sample_model("SmolVLM-256M-Instruct") / "config.json", dir / "config.json");
+  fs::copy_file(testing::sample_model("SmolVLM-256M-Instruct") / "config.json",
+                dir / "config.json");
   const ReferenceSet set = testing::load_reference("smolvlm");
   std::string output;
-  const int rc = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(dir.string()) + " --image " +
-          testing::shell_quote((set.images_dir / "rgb_17x9.png").string()) + " --out " +
-          testing::shell_quote((dir / "x.npy").string()),
-      &output);
+  const int rc =
+      testing::run_preprocess(dir, {set.images_dir / "rgb_17x9.png"}, dir / "x.npy", &output);
   EXPECT_NE(rc, 0);
   EXPECT_NE(output.find("preprocessor_config.json"), std::string::npos) << output;
   EXPECT_FALSE(fs::exists(dir / "x.npy"));
@@ -204,13 +192,9 @@ TEST(SmolVlmPreprocessCli, UnreadableImageIsAClearError) {
   const fs::path dir = testing::scratch_dir("smolvlm_cli_bad_image");
   { std::ofstream(dir / "broken.png") << "not a png"; }
   std::string output;
-  const int rc = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(testing::sample_model("SmolVLM-256M-Instruct").string()) + " --image " +
-          testing::shell_quote((dir / "broken.png").string()) + " --image " +
-          testing::shell_quote((dir / "absent.png").string()) + " --out " +
-          testing::shell_quote((dir / "x.npy").string()),
-      &output);
+  const int rc =
+      testing::run_preprocess(testing::sample_model("SmolVLM-256M-Instruct"),
+                              {dir / "broken.png", dir / "absent.png"}, dir / "x.npy", &output);
   EXPECT_NE(rc, 0);
   EXPECT_NE(output.find("broken.png"), std::string::npos) << output;
 }
@@ -222,12 +206,8 @@ TEST(SmolVlmPreprocessCli, SeqLenDisagreementBetweenFilesIsAnError) {
   { std::ofstream(dir / "processor_config.json") << R"({"image_seq_len": 81})"; }
   const ReferenceSet set = testing::load_reference("smolvlm");
   std::string output;
-  const int rc = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " preprocess --model " +
-          testing::shell_quote(dir.string()) + " --image " +
-          testing::shell_quote((set.images_dir / "rgb_17x9.png").string()) + " --out " +
-          testing::shell_quote((dir / "x.npy").string()),
-      &output);
+  const int rc =
+      testing::run_preprocess(dir, {set.images_dir / "rgb_17x9.png"}, dir / "x.npy", &output);
   EXPECT_NE(rc, 0);
   EXPECT_NE(output.find("image_seq_len"), std::string::npos) << output;
 }
