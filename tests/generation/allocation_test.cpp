@@ -1,38 +1,11 @@
 // The sampler must not allocate per token (issue 5: no per-token allocations in the decode loop).
-// This executable replaces the global operator new to count allocations while selecting.
+// The folder links vlmrt_allocation_counter (test_deps.cmake), which counts operator new calls.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "generation/sampler.hpp"
-
-namespace {
-std::atomic<long> g_allocations{0};
-}  // namespace
-
-void* operator new(std::size_t size) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  return operator new(size);
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 namespace vlmrt::gen {
 namespace {
@@ -51,13 +24,13 @@ TEST(SamplerAllocations, SelectingTokensAllocatesNothing) {
     o.repetition_window = 64;
     Sampler sampler(o, kVocab, 3);
     sampler.reset(std::vector<TokenId>{1, 2, 3, 4});
-    const long before = g_allocations.load();
+    const std::size_t before = testing::allocation_count();
     for (int i = 0; i < 200; ++i) sampler.accept(sampler.select(logits));
-    EXPECT_EQ(g_allocations.load() - before, 0) << "do_sample=" << do_sample;
+    EXPECT_EQ(testing::allocation_count() - before, 0u) << "do_sample=" << do_sample;
     // The counter does see allocations (the test is not vacuous).
-    const long base = g_allocations.load();
+    const std::size_t base = testing::allocation_count();
     sampler.reset(std::vector<TokenId>(1000, 5));
-    EXPECT_GT(g_allocations.load() - base, 0);
+    EXPECT_GT(testing::allocation_count() - base, 0u);
   }
 }
 

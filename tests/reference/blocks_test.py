@@ -122,13 +122,14 @@ class ConfigSpellings(unittest.TestCase):
         configs = os.path.join(SOURCE_DIR, "tests", "fixtures", "configs")
         v5 = cfg.load_config(os.path.join(configs, "SmolVLM2-500M-Video-Instruct-v5"))
         self.assertEqual((v5.family, v5.dtype, v5.text.rope_theta), ("smolvlm", torch.float32, 1e5))
-        v4 = cfg.load_config(os.path.join(configs, "SmolVLM-256M-Instruct"))
+        samples = os.path.join(SOURCE_DIR, "samples", "models")
+        v4 = cfg.load_config(os.path.join(samples, "SmolVLM-256M-Instruct"))
         self.assertEqual((v4.family, v4.dtype, v4.text.rope_theta), ("idefics3", torch.bfloat16, 1e5))
         self.assertEqual((v4.image_seq_len, v4.pad_token_id, v4.vision.hidden_size), (64, 2, 768))
         pg2 = cfg.load_config(os.path.join(configs, "paligemma2-3b-pt-224"))
         self.assertEqual((pg2.family, pg2.text.sliding_window, pg2.text.attention_scale),
                          ("paligemma2", 4096, 1 / 16))
-        pg1 = cfg.load_config(os.path.join(configs, "paligemma-3b-pt-224"))
+        pg1 = cfg.load_config(os.path.join(samples, "paligemma-3b-pt-224"))
         self.assertEqual((pg1.image_seq_len, pg1.text.head_dim, pg1.tie_word_embeddings),
                          (256, 256, True))
         gen = cfg.load_generation_config(os.path.join(configs, "SmolVLM2-500M-Video-Instruct-v5"), v5)
@@ -137,7 +138,7 @@ class ConfigSpellings(unittest.TestCase):
 
 class Prompts(unittest.TestCase):
     def test_smolvlm_chat_then_expansion(self) -> None:
-        folder = os.path.join(SOURCE_DIR, "tests", "fixtures", "configs", "SmolVLM-256M-Instruct")
+        folder = os.path.join(SOURCE_DIR, "samples", "models", "SmolVLM-256M-Instruct")
         config = cfg.load_config(folder)
         text = processing.prompt_text(folder, config, "Hi?", [(1, 2)])
         tile = "<image>" * 64
