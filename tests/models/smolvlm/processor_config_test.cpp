@@ -24,8 +24,8 @@ std::string parse_error(const std::string& text, ModelFamily family = ModelFamil
 }
 
 TEST(ProcessorConfig, ParsesSmolVlmFixtureValues) {
-  const auto config =
-      load_image_processor_config(testing::sample_model("SmolVLM-256M-Instruct"), ModelFamily::Idefics3);
+  const auto config = load_image_processor_config(testing::sample_model("SmolVLM-256M-Instruct"),
+                                                  ModelFamily::Idefics3);
   EXPECT_TRUE(config.do_resize);
   EXPECT_EQ(config.size.longest_edge, 2048);
   EXPECT_FALSE(config.size.is_fixed());
