@@ -79,6 +79,24 @@ TEST(ThreadPool, NestedLoopsRunInlineWithoutDeadlock) {
   EXPECT_EQ(inner_items.load(), 40);
 }
 
+// Loops alternate between using every worker and only some, so workers that have no chunk in
+// one loop must not touch it (nor miss the next one).
+TEST(ThreadPool, AlternatingChunkCountsStayExact) {
+  ThreadPool pool(4);
+  long expected = 0;
+  std::atomic<long> total{0};
+  for (int round = 0; round < 3000; ++round) {
+    const std::size_t count = 1 + static_cast<std::size_t>(round % 5);
+    expected += static_cast<long>(count * (count - 1) / 2);
+    pool.parallel_for(0, count, [&](std::size_t b, std::size_t e) {
+      long local = 0;
+      for (std::size_t i = b; i < e; ++i) local += static_cast<long>(i);
+      total += local;
+    });
+  }
+  EXPECT_EQ(total.load(), expected);
+}
+
 TEST(ThreadPool, SingleThreadPoolRunsInline) {
   ThreadPool pool(1);
   EXPECT_EQ(pool.size(), 1u);
