@@ -24,12 +24,11 @@ using detail::GemmKernels;
 constexpr std::int64_t kKcSteps = 256;
 constexpr std::int64_t kMcPanels = 16;
 constexpr std::int64_t kUnitPanels = 8;
-// A GEMV unit reads at least this many weight bytes. One core already streams ~40 GB/s (near
-// the machine's DRAM limit) with the prefetching GEMV kernels, and ThreadPool workers sleep on a
-// condition variable whose wake-up costs ~40 µs on the project's VM (a 192x576 bf16 GEMV: 2.6 µs
-// on one thread, 45 µs on two); so only matrices of several MiB (the LM head, large MLPs) are
-// split. Lower this if the pool learns to spin before sleeping.
-constexpr std::int64_t kGemvMinChunkBytes = 4 * 1024 * 1024;
+// A GEMV unit reads at least this many weight bytes: below that, handing half a matrix to the
+// other core costs more than it saves even with the pool's spinning hand-off (measured with
+// vlmrt_gemm_bench: a 1536x576 bf16 GEMV from cache takes 24 us on one thread, 12.6 us on two;
+// a 192x576 one, 2.7 us either way).
+constexpr std::int64_t kGemvMinChunkBytes = 128 * 1024;
 
 // A 64-byte aligned scratch buffer that only grows; one per thread (thread_local below), so the
 // decode loop and repeated layers allocate nothing after the first call.
