@@ -37,7 +37,9 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   auto size = std::filesystem::file_size(tokenizer_json, ec);
   if (ec) {
     throw Error(ErrorKind::NotFound,
-                tokenizer_json.string() + ": cannot read tokenizer file (" + ec.message() + ")");
+                tokenizer_json.string() + ": cannot read tokenizer file (" + ec.message() +
+                    "); a Hugging Face model folder ships tokenizer.json next to config.json: "
+                    "download it together with the model");
   }
   if (size > kMaxFileBytes) {
     throw Error(ErrorKind::LimitExceeded, tokenizer_json.string() + ": " + std::to_string(size) +
