@@ -7,6 +7,26 @@
 #include "generation/stop_strings.hpp"
 #include "vlmrt/errors.hpp"
 
+namespace vlmrt {
+
+std::string_view to_string(FinishReason reason) noexcept {
+  switch (reason) {
+    case FinishReason::Eos:
+      return "eos";
+    case FinishReason::MaxNewTokens:
+      return "max_new_tokens";
+    case FinishReason::StopString:
+      return "stop_string";
+    case FinishReason::Cancelled:
+      return "cancelled";
+    case FinishReason::ContextFull:
+      return "context_full";
+  }
+  return "unknown";
+}
+
+}  // namespace vlmrt
+
 namespace vlmrt::gen {
 
 namespace {
@@ -24,22 +44,6 @@ std::uint64_t random_seed() {
 }
 
 }  // namespace
-
-std::string_view to_string(FinishReason reason) noexcept {
-  switch (reason) {
-    case FinishReason::Eos:
-      return "eos";
-    case FinishReason::MaxNewTokens:
-      return "max_new_tokens";
-    case FinishReason::StopString:
-      return "stop_string";
-    case FinishReason::Cancelled:
-      return "cancelled";
-    case FinishReason::ContextFull:
-      return "context_full";
-  }
-  return "unknown";
-}
 
 double GenerationTimings::prefill_tokens_per_s() const noexcept {
   return per_second(prefill_tokens, prefill);

@@ -17,16 +17,7 @@
 
 namespace vlmrt::gen {
 
-enum class FinishReason {
-  Eos,           // an id from eos_token_ids was generated
-  MaxNewTokens,  // max_new_tokens ids were generated
-  StopString,    // the text reached a stop string
-  Cancelled,     // the stream callback returned false, or the stop_token was triggered
-  ContextFull,   // the KV cache has no position left for another step
-};
-
-// "eos", "max_new_tokens", "stop_string", "cancelled", "context_full".
-std::string_view to_string(FinishReason reason) noexcept;
+using vlmrt::FinishReason;
 
 // steady_clock measurements of one generate() call, for vlmrt::Stats.
 struct GenerationTimings {
@@ -55,9 +46,7 @@ struct GenerationResult {
   GenerationTimings timings;
 };
 
-// Receives each piece of text as soon as it is final (whole UTF-8 characters, never part of a
-// stop string). Return false to stop generation (FinishReason::Cancelled). May be empty.
-using StreamCallback = std::function<bool(std::string_view piece)>;
+using vlmrt::StreamCallback;
 
 // Runs one generation on a session whose prompt the backend has set up.
 // Errors: InvalidArgument for bad options (validate()) or an empty prompt; LimitExceeded when the
