@@ -8,47 +8,16 @@
 #include <vector>
 
 #include "command.hpp"
-#include "core/json.hpp"
 #include "core/npy.hpp"
 #include "models/family.hpp"
 #include "models/model_config.hpp"
-#include "models/paligemma/image_processor.hpp"
+#include "models/model_image_processor.hpp"
 #include "models/pixel_batch.hpp"
-#include "models/processor_config.hpp"
-#include "models/smolvlm/image_processor.hpp"
-#include "vlmrt/errors.hpp"
 #include "vlmrt/image.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using vlmrt::Error;
-using vlmrt::ErrorKind;
-namespace json = vlmrt::json;
-
-// Tokens per frame come from config.json (ModelConfig, MODELS.md §1); the processor files'
-// own counts, when present, must agree.
-int checked_image_seq_len(const vlmrt::ModelConfig& model, const fs::path& model_dir,
-                          const vlmrt::ImageProcessorConfig& processor) {
-  const int seq = static_cast<int>(model.image_seq_len);
-  const auto disagree = [&](const fs::path& file, const char* field, long long value) {
-    throw Error(ErrorKind::Format, file.string() + ": " + field + " " + std::to_string(value) +
-                                       " disagrees with config.json, which implies " +
-                                       std::to_string(seq) + " image tokens per frame");
-  };
-  if (processor.image_seq_length && *processor.image_seq_length != seq)
-    disagree(model_dir / "preprocessor_config.json", "image_seq_length",
-             *processor.image_seq_length);
-  const auto processor_path = model_dir / "processor_config.json";
-  std::error_code ec;
-  if (fs::exists(processor_path, ec)) {
-    const json::Json file = json::read_file(processor_path, 1u << 20);
-    if (const auto n = json::get_optional<int>(file, "image_seq_len", processor_path.string());
-        n && *n != seq)
-      disagree(processor_path, "image_seq_len", *n);
-  }
-  return seq;
-}
 
 int run_preprocess(int argc, char** argv) {
   CLI::App app{
@@ -78,19 +47,18 @@ int run_preprocess(int argc, char** argv) {
                  "all ones for a single prompt)");
   CLI11_PARSE(app, argc, argv);
 
-  const fs::path dir(model_dir);
-  const auto model = vlmrt::ModelConfig::load(dir);
+  // The folder's image processor from the library (models/model_image_processor.hpp): family
+  // routing and the image_seq_len cross-check of config.json against the processor files.
+  const auto model = vlmrt::ModelConfig::load(fs::path(model_dir));
   const auto family = model.family;
-  const auto config = vlmrt::load_image_processor_config(dir, family);
-  const int seq_len = checked_image_seq_len(model, dir, config);
+  const auto processor = vlmrt::ModelImageProcessor::load(model_dir, model);
+  const int seq_len = processor.image_seq_len();
 
   std::vector<vlmrt::ImageRgb8> images;
   images.reserve(image_paths.size());
   for (const auto& path : image_paths) images.push_back(vlmrt::load_image(path));
 
-  const vlmrt::PixelBatch batch = vlmrt::is_paligemma(family)
-                                      ? vlmrt::paligemma::ImageProcessor(config).process(images)
-                                      : vlmrt::smolvlm::ImageProcessor(config).process(images);
+  const vlmrt::PixelBatch batch = processor.process(images);
 
   const auto shape = batch.shape();
   vlmrt::npy::write_f32(out_path, shape, batch.pixel_values);

@@ -10,21 +10,12 @@
 #include "command.hpp"
 #include "core/json.hpp"
 #include "models/family.hpp"
-#include "models/model_config.hpp"
-#include "models/paligemma/prompt.hpp"
-#include "models/processor_config.hpp"
-#include "models/smolvlm/image_processor.hpp"
-#include "models/smolvlm/prompt.hpp"
-#include "tokenizer/chat_template.hpp"
+#include "models/model_folder.hpp"
+#include "models/processor.hpp"
 #include "tokenizer/tokenizer.hpp"
-#include "vlmrt/errors.hpp"
 #include "vlmrt/image.hpp"
 
 namespace {
-
-namespace fs = std::filesystem;
-using vlmrt::Error;
-using vlmrt::ErrorKind;
 
 struct ImageInfo {
   std::string file;
@@ -73,56 +64,27 @@ int run_prompt(int argc, char** argv) {
                "instead of text");
   CLI11_PARSE(app, argc, argv);
 
-  const fs::path dir(model_dir);
-  const vlmrt::ModelConfig config = vlmrt::ModelConfig::load(dir);
-  const auto family = config.family;
-  const int seq_len = static_cast<int>(config.image_seq_len);
-  const auto processor = vlmrt::load_image_processor_config(dir, family);
+  // The library's processor builds the prompt (models/processor.hpp); plan() skips the pixel
+  // work, since only the image sizes decide the prompt.
+  const auto processor = vlmrt::Processor::load(vlmrt::ModelFolder::inspect(model_dir));
+  const auto family = processor.family();
+  const int seq_len = processor.image_seq_len();
+  const std::string template_name = processor.chat_template_name();
 
-  std::vector<ImageInfo> images;
-  for (const auto& path : image_paths) {
-    const vlmrt::ImageRgb8 image = vlmrt::load_image(path);
-    ImageInfo info{path, image.width(), image.height()};
-    if (!vlmrt::is_paligemma(family)) {
-      // The processor's own plan (MODELS.md §5.2), from the image size alone.
-      const auto plan =
-          vlmrt::smolvlm::ImageProcessor(processor).plan({image.width(), image.height()});
-      info.rows = plan.rows;
-      info.cols = plan.cols;
-    }
-    info.image_tokens = vlmrt::smolvlm::layout_image_tokens({info.rows, info.cols}, seq_len);
-    images.push_back(info);
+  std::vector<vlmrt::ImageRgb8> images;
+  images.reserve(image_paths.size());
+  for (const auto& path : image_paths) images.push_back(vlmrt::load_image(path));
+  const vlmrt::PreparedPrompt prepared = processor.plan(images, prompt, system);
+  const std::string& chat_prompt = prepared.template_text;
+  const std::string& expanded = prepared.text;
+  const std::vector<vlmrt::tok::TokenId>& ids = prepared.ids;
+
+  std::vector<ImageInfo> infos;
+  for (std::size_t i = 0; i < images.size(); ++i) {
+    const vlmrt::ImageGrid& grid = prepared.images[i];
+    infos.push_back({image_paths[i], images[i].width(), images[i].height(), grid.rows, grid.cols,
+                     grid.image_tokens(seq_len)});
   }
-
-  std::string chat_prompt;
-  std::string template_name;
-  std::string expanded;
-  if (vlmrt::is_paligemma(family)) {
-    if (!system.empty())
-      throw Error(ErrorKind::InvalidArgument,
-                  "--system: PaliGemma has no chat template (MODELS.md §5.1)");
-    chat_prompt = prompt;
-    expanded = vlmrt::paligemma::build_prompt(prompt, static_cast<int>(images.size()), seq_len);
-  } else {
-    const auto chat = vlmrt::ChatTemplate::for_model(dir);
-    template_name = chat.name();
-    std::vector<vlmrt::ChatMessage> messages;
-    if (!system.empty())
-      messages.push_back({"system", std::vector{vlmrt::ContentPart::make_text(system)}});
-    std::vector<vlmrt::ContentPart> parts(images.size(), vlmrt::ContentPart::image());
-    parts.push_back(vlmrt::ContentPart::make_text(prompt));
-    messages.push_back({"user", std::move(parts)});
-    chat_prompt = chat.render(messages, /*add_generation_prompt=*/true);
-    std::vector<vlmrt::smolvlm::ImageLayout> layouts;
-    for (const auto& info : images) layouts.push_back({info.rows, info.cols});
-    expanded = vlmrt::smolvlm::expand_prompt(chat_prompt, layouts, {}, seq_len);
-  }
-
-  // The chat template already wrote the special tokens; PaliGemma tokenizes with
-  // add_bos = add_eos = False (MODELS.md §5.1). Either way no template tokens are added here.
-  const auto tokenizer = vlmrt::tok::Tokenizer::from_file(dir / "tokenizer.json");
-  const std::vector<vlmrt::tok::TokenId> ids =
-      tokenizer.encode(expanded, /*add_special_tokens=*/false);
 
   if (as_json) {
     vlmrt::json::Json out = vlmrt::json::Json::object();
@@ -135,7 +97,7 @@ int run_prompt(int argc, char** argv) {
     out["ids"] = ids;
     out["num_tokens"] = ids.size();
     out["images"] = vlmrt::json::Json::array();
-    for (const auto& info : images)
+    for (const auto& info : infos)
       out["images"].push_back({{"file", info.file},
                                {"width", info.width},
                                {"height", info.height},
@@ -149,10 +111,10 @@ int run_prompt(int argc, char** argv) {
   std::printf("family: %s\n", std::string(vlmrt::family_name(family)).c_str());
   if (!template_name.empty()) std::printf("chat_template: %s\n", template_name.c_str());
   std::printf("image_seq_len: %d\n", seq_len);
-  for (std::size_t i = 0; i < images.size(); ++i)
+  for (std::size_t i = 0; i < infos.size(); ++i)
     std::printf("image %zu: file=%s size=%dx%d rows=%d cols=%d image_tokens=%lld\n", i + 1,
-                images[i].file.c_str(), images[i].width, images[i].height, images[i].rows,
-                images[i].cols, static_cast<long long>(images[i].image_tokens));
+                infos[i].file.c_str(), infos[i].width, infos[i].height, infos[i].rows,
+                infos[i].cols, static_cast<long long>(infos[i].image_tokens));
   std::printf("--- prompt ---\n%s\n--- end prompt ---\n", expanded.c_str());
   std::string id_text;
   for (std::size_t i = 0; i < ids.size(); ++i) id_text += (i ? " " : "") + std::to_string(ids[i]);
