@@ -151,6 +151,11 @@ void scale(float* x, std::size_t n, double s, Precision precision) {
   for_each_rounded(x, n, precision, [=](std::size_t i) { return x[i] * factor; });
 }
 
+void divide(float* x, std::size_t n, double d, Precision precision) {
+  const float divisor = static_cast<float>(d);
+  for_each_rounded(x, n, precision, [=](std::size_t i) { return x[i] / divisor; });
+}
+
 namespace {
 
 // The activation loops, the only compute-bound elementwise ops, compiled per ISA (the others

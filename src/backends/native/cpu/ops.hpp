@@ -51,6 +51,11 @@ void mul(const float* a, const float* b, float* y, std::size_t n, Precision prec
 // f32, PyTorch's opmath type for f32/bf16/f16). Callers dividing by d pass s = 1/d only when
 // that is what the reference computes (see MODELS.md §3.3).
 void scale(float* x, std::size_t n, double s, Precision precision);
+// x[i] = round(x[i] / float(d)) in place: a tensor divided by a Python scalar, as PyTorch's CPU
+// kernel does it (a true f32 division by the scalar cast to f32; PaliGemma's projector ÷ sqrt(H),
+// MODELS.md §3.3). Not scale(x, 1/d): 1/d is itself rounded, so the product differs from the
+// quotient in the last f32 bit for many x (kept by f32 models, rarely visible after bf16 rounding).
+void divide(float* x, std::size_t n, double d, Precision precision);
 
 // Activations in f32, rounded once: PyTorch gelu(approximate="tanh") and silu. In place allowed.
 void gelu_tanh(const float* x, float* y, std::size_t n, Precision precision, ThreadPool& pool);

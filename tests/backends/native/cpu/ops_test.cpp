@@ -256,6 +256,27 @@ TEST(Elementwise, AddMulScaleRoundOnce) {
   }
 }
 
+// PaliGemma's projector ÷ sqrt(H) (MODELS.md §3.3): a true quotient by f32(d), rounded once.
+// In f32 it is not the product with 1/d: those differ in the last bit for many values.
+TEST(Elementwise, DivideIsATrueQuotientNotAReciprocalProduct) {
+  const std::size_t n = 4000;
+  const double d = std::sqrt(2048.0);
+  const auto a = random_vector(n, 18, 10.0f, Precision::Bf16);
+  for (Precision precision : {Precision::F32, Precision::Bf16, Precision::F16}) {
+    std::vector<float> quotient = a, product = a;
+    divide(quotient.data(), n, d, precision);
+    scale(product.data(), n, 1.0 / d, precision);
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      EXPECT_EQ(quotient[i], ref_round(precision, a[i] / static_cast<float>(d))) << a[i];
+      differing += quotient[i] != product[i] ? 1 : 0;
+    }
+    if (precision == Precision::F32) {
+      EXPECT_GT(differing, n / 10);
+    }
+  }
+}
+
 TEST(Activations, F32MatchDoubleFormulas) {
   std::vector<float> x = random_vector(5000, 17, 4.0f);
   for (float v : {0.0f, -0.0f, 1e-30f, -20.0f, 20.0f, -90.0f, 90.0f, 0.6249f, 0.6251f})
