@@ -73,7 +73,7 @@ KvCache::KvCache(std::size_t layers, std::size_t kv_heads, std::size_t capacity,
                  std::size_t head_dim)
     : capacity_(capacity),
       layer_size_(kv_heads * capacity * head_dim),
-      data_(2 * layers * layer_size_) {}
+      data_(std::make_unique_for_overwrite<float[]>(2 * layers * layer_size_)) {}
 
 DecoderWorkspace::DecoderWorkspace(const TextDecoder& decoder, std::size_t capacity,
                                    std::size_t threads)
@@ -81,8 +81,9 @@ DecoderWorkspace::DecoderWorkspace(const TextDecoder& decoder, std::size_t capac
   const std::size_t h = decoder.hidden_;
   const std::size_t d = decoder.head_dim_;
   const std::size_t rows = std::max<std::size_t>(capacity, 1);
-  hidden_.resize(rows * h);
-  queries_.resize(rows * decoder.heads_ * d);
+  hidden_rows_ = rows;
+  hidden_ = std::make_unique_for_overwrite<float[]>(rows * h);
+  queries_ = std::make_unique_for_overwrite<float[]>(rows * decoder.heads_ * d);
   normed_.resize(block_rows_ * h);
   qkv_.resize(block_rows_ * (decoder.heads_ + 2 * decoder.kv_heads_) * d);
   attended_.resize(block_rows_ * decoder.heads_ * d);
@@ -246,7 +247,7 @@ void TextDecoder::project_block(const Layer& layer, std::size_t layer_index,
   const std::size_t q_width = heads_ * d;
   const std::size_t kv_width = kv_heads_ * d;
   const std::size_t qkv_width = q_width + 2 * kv_width;
-  const float* x = ws.hidden_.data() + begin * hidden_;
+  const float* x = ws.hidden_.get() + begin * hidden_;
   float* normed = ws.normed_.data();
   float* qkv = ws.qkv_.data();
 
@@ -264,7 +265,7 @@ void TextDecoder::project_block(const Layer& layer, std::size_t layer_index,
   rope(qkv, rows, heads_ + kv_heads_, d, qkv_width, ws.positions_.data(), inv_freq_.data(),
        precision_, pool);
 
-  float* queries = ws.queries_.data() + begin * q_width;
+  float* queries = ws.queries_.get() + begin * q_width;
   float* keys = cache.keys(layer_index);
   float* values = cache.values(layer_index);
   const std::size_t capacity = cache.capacity();
@@ -309,7 +310,7 @@ void TextDecoder::attend_block(const Layer& layer, std::size_t layer_index,
     params.mask = AttentionMask::PrefixLm;
     params.prefix_len = prefix;
     params.window = 0;
-    attention(ws.queries_.data() + begin * q_width, cache.keys(layer_index),
+    attention(ws.queries_.get() + begin * q_width, cache.keys(layer_index),
               cache.values(layer_index), ws.attended_.data(), params, scratch, pool);
   }
   if (begin + rows > split) {
@@ -318,7 +319,7 @@ void TextDecoder::attend_block(const Layer& layer, std::size_t layer_index,
     params.mask = AttentionMask::Causal;
     params.prefix_len = 0;
     params.window = layer.window;
-    attention(ws.queries_.data() + split * q_width, cache.keys(layer_index),
+    attention(ws.queries_.get() + split * q_width, cache.keys(layer_index),
               cache.values(layer_index), ws.attended_.data() + (split - begin) * q_width, params,
               scratch, pool);
   }
@@ -330,7 +331,7 @@ void TextDecoder::finish_block(const Layer& layer, std::size_t layer_index,
                                KvCache& cache, DecoderWorkspace& ws, ThreadPool& pool) const {
   const std::size_t q_width = heads_ * head_dim_;
   const std::size_t n = rows * hidden_;
-  float* x = ws.hidden_.data() + begin * hidden_;
+  float* x = ws.hidden_.get() + begin * hidden_;
   float* normed = ws.normed_.data();
   float* projected = ws.projected_.data();
   float* mlp = ws.mlp_.data();
@@ -370,7 +371,7 @@ void TextDecoder::finish_block(const Layer& layer, std::size_t layer_index,
 void TextDecoder::forward(const DecoderChunk& chunk, KvCache& cache, DecoderWorkspace& ws,
                           ThreadPool& pool) const {
   if (chunk.tokens == 0) return;
-  if (chunk.start + chunk.tokens > cache.capacity() || chunk.tokens * hidden_ > ws.hidden_.size() ||
+  if (chunk.start + chunk.tokens > cache.capacity() || chunk.tokens > ws.hidden_rows_ ||
       (chunk.bidirectional_prefix > 0 && chunk.start != 0) ||
       chunk.bidirectional_prefix > chunk.tokens)
     throw Error(ErrorKind::Internal,
@@ -379,7 +380,7 @@ void TextDecoder::forward(const DecoderChunk& chunk, KvCache& cache, DecoderWork
                     std::to_string(chunk.bidirectional_prefix) + ") does not fit a cache of " +
                     std::to_string(cache.capacity()));
   if (embedding_multiplier_ != 0.0f)
-    scale(ws.hidden_.data(), chunk.tokens * hidden_, embedding_multiplier_, precision_);
+    scale(ws.hidden_.get(), chunk.tokens * hidden_, embedding_multiplier_, precision_);
   const std::size_t block = ws.block_rows_;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     // Every key of the chunk must be cached before any query attends (prefix-LM queries see

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -44,13 +45,15 @@ class KvCache {
   KvCache(std::size_t layers, std::size_t kv_heads, std::size_t capacity, std::size_t head_dim);
 
   std::size_t capacity() const noexcept { return capacity_; }
-  float* keys(std::size_t layer) noexcept { return data_.data() + (2 * layer) * layer_size_; }
-  float* values(std::size_t layer) noexcept { return data_.data() + (2 * layer + 1) * layer_size_; }
+  float* keys(std::size_t layer) noexcept { return data_.get() + (2 * layer) * layer_size_; }
+  float* values(std::size_t layer) noexcept { return data_.get() + (2 * layer + 1) * layer_size_; }
 
  private:
   std::size_t capacity_;
   std::size_t layer_size_;  // kv_heads · capacity · head_dim
-  std::vector<float> data_;
+  // Not zero-filled: rows are written before attention reads them, so the pages of a large
+  // capacity (a chat's whole context) are only backed by memory once positions are used.
+  std::unique_ptr<float[]> data_;
 };
 
 // Scratch of one sequence for TextDecoder::forward() and logits(), allocated once for chunks of
@@ -61,14 +64,17 @@ class DecoderWorkspace {
 
   // The residual stream of the chunk being run, [capacity, hidden]: the caller writes the input
   // embeddings here (image rows merged) and forward() leaves the last layer's output here.
-  float* hidden() noexcept { return hidden_.data(); }
+  float* hidden() noexcept { return hidden_.get(); }
 
  private:
   friend class TextDecoder;
 
   std::size_t block_rows_;
-  std::vector<float> hidden_;            // [capacity, H]
-  std::vector<float> queries_;           // [capacity, heads · d], post-RoPE
+  // [capacity, H] and [capacity, heads · d] (post-RoPE), uninitialised like the KV cache: sized
+  // for a whole-context prompt, backed by memory only as far as a prompt reaches.
+  std::size_t hidden_rows_ = 0;
+  std::unique_ptr<float[]> hidden_;
+  std::unique_ptr<float[]> queries_;
   std::vector<float> normed_;            // [block, H]
   std::vector<float> qkv_;               // [block, (heads + 2 · kv_heads) · d]
   std::vector<float> attended_;          // [block, heads · d]
