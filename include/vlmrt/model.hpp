@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -63,9 +64,19 @@ BackendType parse_backend_type(std::string_view name);
 
 // How a model is opened, whatever the backend.
 struct ModelOptions {
-  std::size_t threads = 0;  // CPU threads; 0 = every core
+  std::size_t threads = 0;  // CPU threads; 0 = every core (native) / ONNX Runtime's default
   // KV cache positions per sequence; 0 = the model's max_position_embeddings.
   std::size_t context_length = 0;
+
+  // ONNX Runtime only. Which variant of each graph to load: keys "vision", "embed", "decoder"
+  // (or a graph's file name), values fp32, fp16, q8 (= _quantized), int8, uint8, q4, q4f16, bnb4.
+  // Unset graphs load fp32. Example: {{"decoder", "q4"}}.
+  std::map<std::string, std::string> onnx_variants;
+  int graph_optimization_level = 99;  // ORT's 0 (off), 1 (basic), 2 (extended), 99 (all)
+  // When the CUDA / TensorRT provider or the GPU is missing: false = an error that names what is
+  // missing; true = run on the CPU provider instead, logged to stderr and shown by
+  // backend_name().
+  bool allow_cpu_fallback = false;
 };
 
 // The numbers a user sees, from one place (DESIGN.md): every result carries them, the CLI and

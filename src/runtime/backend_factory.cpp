@@ -3,6 +3,9 @@
 #include <string>
 
 #include "backends/native/native_backend.hpp"
+#ifdef VLMRT_WITH_ONNXRUNTIME
+#include "backends/onnx/onnx_backend.hpp"
+#endif
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt {
@@ -42,10 +45,28 @@ std::unique_ptr<ModelBackend> open_backend(const ModelFolder& folder, const Back
                   "native (CPU)");
     return native::open_native_backend(folder, {options.threads});
   }
-  throw Error(ErrorKind::Unsupported, "backend " + backend_type_name(backend) +
-                                          ": the ONNX Runtime backend is not built into this vlmrt "
-                                          "(not available yet); "
-                                          "use --backend native");
+#ifdef VLMRT_WITH_ONNXRUNTIME
+  using Provider = onnx::OnnxBackendOptions::Provider;
+  onnx::OnnxBackendOptions onnx_options;
+  onnx_options.threads = options.threads;
+  onnx_options.graph_optimization_level = options.graph_optimization_level;
+  onnx_options.allow_cpu_fallback = options.allow_cpu_fallback;
+  onnx_options.dtypes = options.onnx_variants;
+  if (const auto* cuda = std::get_if<backend::OnnxCuda>(&backend)) {
+    onnx_options.provider = Provider::Cuda;
+    onnx_options.device_id = cuda->device_id;
+  } else if (const auto* tensorrt = std::get_if<backend::OnnxTensorRt>(&backend)) {
+    onnx_options.provider = Provider::TensorRt;
+    onnx_options.tensorrt = tensorrt->config;
+    onnx_options.device_id = tensorrt->config.device_id;
+  }
+  return onnx::open_onnx_backend(folder, onnx_options);
+#else
+  throw Error(ErrorKind::Unsupported,
+              "backend " + backend_type_name(backend) +
+                  ": this vlmrt was built without ONNX Runtime (not available; run scripts/setup "
+                  "and rebuild to get it); use --backend native");
+#endif
 }
 
 }  // namespace runtime

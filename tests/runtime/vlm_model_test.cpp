@@ -21,6 +21,12 @@ std::vector<ImageRgb8> case_images(const GoldenCase& golden) {
   return images;
 }
 
+ModelOptions two_threads() {
+  ModelOptions options;
+  options.threads = 2;
+  return options;
+}
+
 GenerationOptions golden_options(const GoldenCase& golden) {
   GenerationOptions options;
   options.max_new_tokens = golden.tokens.size();
@@ -34,7 +40,7 @@ GenerationOptions golden_options(const GoldenCase& golden) {
 TEST(VlmModel, EveryGoldenCaseGivesTheReferenceTokensFromImageFiles) {
   for (const GoldenCase& golden : testing::golden_cases()) {
     SCOPED_TRACE(golden.label());
-    VlmModel model = VlmModel::open(golden.model_dir, backend::Native{}, {.threads = 2});
+    VlmModel model = VlmModel::open(golden.model_dir, backend::Native{}, two_threads());
     const auto images = case_images(golden);
     const GenerationOutput out = model.generate(images, golden.prompt, golden_options(golden));
     EXPECT_EQ(out.tokens, golden.tokens);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <sstream>
 
 namespace vlmrt::cli {
 
@@ -21,6 +22,28 @@ void add_model_flags(CLI::App& app, ModelFlags& flags) {
                  "CPU threads for the native backend (0 = every core), e.g. "
                  "--threads 4")
       ->capture_default_str();
+  app.add_option("--dtype", flags.dtype,
+                 "ONNX graph variants: one for all graphs or per graph (vision, embed, decoder): "
+                 "fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4; e.g. --dtype q4 or --dtype "
+                 "decoder=q4,vision=fp32 (default fp32)");
+  app.add_option("--device-id", flags.device_id,
+                 "GPU for onnx-cuda / onnx-tensorrt, e.g. --device-id 1")
+      ->capture_default_str();
+  app.add_flag("--allow-cpu-fallback", flags.allow_cpu_fallback,
+               "if the CUDA/TensorRT provider or the GPU is missing, run on the CPU provider "
+               "(logged) instead of failing");
+  app.add_option("--graph-opt-level", flags.graph_optimization_level,
+                 "ONNX Runtime graph optimisation: 0 (off), 1 (basic), 2 (extended), 99 (all)")
+      ->capture_default_str();
+  app.add_flag("--trt-fp16,!--no-trt-fp16", flags.trt_fp16,
+               "TensorRT: allow fp16 kernels (default on)");
+  app.add_flag("--trt-int8", flags.trt_int8, "TensorRT: allow int8 kernels (default off)");
+  app.add_option("--trt-workspace-mb", flags.trt_workspace_mb,
+                 "TensorRT: builder workspace in MiB, e.g. --trt-workspace-mb 2048")
+      ->capture_default_str();
+  app.add_option("--trt-cache", flags.trt_cache,
+                 "TensorRT: engine cache folder (created if missing, reused across runs)")
+      ->capture_default_str();
   app.add_option("--context-length", flags.context_length,
                  "KV cache positions for chat (0 = the model's "
                  "max_position_embeddings), e.g. "
@@ -28,11 +51,43 @@ void add_model_flags(CLI::App& app, ModelFlags& flags) {
       ->capture_default_str();
 }
 
-VlmModel ModelFlags::open() const {
+BackendType ModelFlags::backend_type() const {
+  BackendType type = parse_backend_type(backend);
+  if (auto* cuda = std::get_if<backend::OnnxCuda>(&type)) cuda->device_id = device_id;
+  if (auto* tensorrt = std::get_if<backend::OnnxTensorRt>(&type)) {
+    tensorrt->config.device_id = device_id;
+    tensorrt->config.fp16 = trt_fp16;
+    tensorrt->config.int8 = trt_int8;
+    tensorrt->config.max_workspace_size = trt_workspace_mb << 20;
+    tensorrt->config.engine_cache_path = trt_cache;
+  }
+  return type;
+}
+
+ModelOptions ModelFlags::model_options() const {
   ModelOptions options;
   options.threads = threads;
   options.context_length = context_length;
-  const BackendType type = parse_backend_type(backend);
+  options.graph_optimization_level = graph_optimization_level;
+  options.allow_cpu_fallback = allow_cpu_fallback;
+  // "q4" applies to every graph; "decoder=q4,vision=fp32" names them.
+  std::stringstream items(dtype);
+  std::string item;
+  while (std::getline(items, item, ',')) {
+    if (item.empty()) continue;
+    const auto equals = item.find('=');
+    if (equals == std::string::npos) {
+      for (const char* graph : {"vision", "embed", "decoder"}) options.onnx_variants[graph] = item;
+    } else {
+      options.onnx_variants[item.substr(0, equals)] = item.substr(equals + 1);
+    }
+  }
+  return options;
+}
+
+VlmModel ModelFlags::open() const {
+  const ModelOptions options = model_options();
+  const BackendType type = backend_type();
   // Say what is happening when opening takes a while (a big checkpoint on a
   // cold disk).
   auto opening =

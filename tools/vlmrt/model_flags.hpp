@@ -19,6 +19,18 @@ struct ModelFlags {
   std::string backend = "native";
   std::size_t threads = 0;
   std::size_t context_length = 0;
+  // ONNX Runtime backends.
+  std::string dtype;  // "q4" (every graph) or "decoder=q4,vision=fp32"
+  int device_id = 0;
+  bool allow_cpu_fallback = false;
+  int graph_optimization_level = 99;
+  bool trt_fp16 = true;
+  bool trt_int8 = false;
+  std::size_t trt_workspace_mb = 1024;
+  std::string trt_cache = "./trt_cache";
+
+  BackendType backend_type() const;
+  ModelOptions model_options() const;
 
   VlmModel open() const;  // prints "loading ..." to stderr when it takes over a second
 };
