@@ -2,13 +2,15 @@
 
 The order of operations is the one transformers' eager path runs, so that bf16 rounding happens at
 the same places: scores = (q·kᵀ)·scale in the model dtype, optional softcap, + additive mask,
-softmax in fp32, cast back, ·V.
+softmax in fp32, cast back, ·V. Each op rounds once, as PyTorch 2 computes it (numerics.py).
 """
 from __future__ import annotations
 
 from typing import Optional
 
 import torch
+
+from . import numerics
 
 
 def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: float,
@@ -24,13 +26,18 @@ def eager_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: fl
     if groups > 1:
         k = k.repeat_interleave(groups, dim=1)
         v = v.repeat_interleave(groups, dim=1)
-    scores = torch.matmul(q, k.transpose(2, 3)) * scale
+    # Both products accumulate in f32 (torch 1.13 sums in bf16 when b·m·k·n ≤ 4096, e.g. decode
+    # over ≤ 64 keys) and the Python scalars stay f32 (torch 1.13 rounds 24^-0.5 to bf16): what
+    # PyTorch 2 does, numerics.py points 2 and 3.
+    scores = numerics.mul_scalar(numerics.matmul(q, k.transpose(2, 3)), scale)
     if softcap is not None:
-        scores = torch.tanh(scores / softcap) * softcap
+        # Three ops, three roundings to the model dtype, as transformers' Gemma2 writes it.
+        scores = torch.tanh(numerics.div_scalar(scores, softcap))
+        scores = numerics.mul_scalar(scores, softcap)
     if mask is not None:
         scores = scores + mask
     probs = torch.softmax(scores, dim=-1, dtype=torch.float32).to(q.dtype)
-    out = torch.matmul(probs, v)
+    out = numerics.matmul(probs, v)
     return out.transpose(1, 2).reshape(q.shape[0], q.shape[2], -1)
 
 

@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from . import numerics
+
 
 class PaliGemmaProjector(nn.Module):
     def __init__(self, vision_hidden: int, text_hidden: int) -> None:
@@ -24,8 +26,9 @@ class PaliGemmaProjector(nn.Module):
 
     def forward(self, vision_out: torch.Tensor) -> torch.Tensor:
         # Divided by sqrt(text_config.hidden_size) — never the stale top-level hidden_size — as a
-        # tensor ÷ Python float in the model dtype (MODELS.md §3.3).
-        return self.linear(vision_out) / (self.text_hidden ** 0.5)
+        # tensor ÷ Python float in the model dtype (MODELS.md §3.3), the float kept in f32 as
+        # PyTorch 2 does (numerics.py point 2).
+        return numerics.div_scalar(self.linear(vision_out), self.text_hidden ** 0.5)
 
 
 def pixel_shuffle(x: torch.Tensor, scale: int) -> torch.Tensor:

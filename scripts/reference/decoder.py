@@ -23,8 +23,8 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from . import numerics
 from .attention import additive_mask, decoder_allowed, eager_attention
 from .config import TextConfig
 
@@ -119,7 +119,8 @@ class Mlp(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         gate = self.gate_proj(x)
-        act = F.gelu(gate, approximate="tanh") if self.gated_gelu else F.silu(gate)
+        # The activation in f32, rounded once, as PyTorch 2 does (numerics.py point 1).
+        act = numerics.gelu_tanh(gate) if self.gated_gelu else numerics.silu(gate)
         return self.down_proj(act * self.up_proj(x))
 
 

@@ -20,7 +20,8 @@ pixel_attention_mask [n_frames, S, S] (optional, 1 = real pixel). token_type_ids
 what is merged into the <image> rows (PaliGemma: projector output / sqrt(H)).
 
 dtype None runs in the checkpoint's dtype with real torch ops (bf16 math is what transformers
-runs); torch.float32 upcasts the weights exactly. `final_logit_softcap` applies Gemma2's
+runs on PyTorch >= 2: numerics.py spells the ops where an older installed torch differs);
+torch.float32 upcasts the weights exactly. `final_logit_softcap` applies Gemma2's
 final_logit_softcapping; off by default, as in transformers v5 (MODELS.md §3.6, errata 14).
 """
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import numerics
 from .config import ModelConfig, load_config
 from .connector import Idefics3Connector, PaliGemmaProjector
 from .decoder import KVCache, RMSNorm, TextModel
@@ -85,7 +87,8 @@ class VisionLanguageModel(nn.Module):
         logits = self.lm_head(hidden)
         cap = self.config.text.final_logit_softcapping
         if self.final_logit_softcap and self.config.text.architecture == "gemma2" and cap:
-            logits = torch.tanh(logits / cap) * cap
+            # Softcap ops each round to the model dtype, scalars kept in f32 (numerics.py point 2).
+            logits = numerics.mul_scalar(torch.tanh(numerics.div_scalar(logits, cap)), cap)
         return logits
 
     @torch.no_grad()

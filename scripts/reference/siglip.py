@@ -18,8 +18,8 @@ from typing import Optional
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from . import numerics
 from .attention import additive_mask, eager_attention
 from .config import VisionConfig
 
@@ -60,8 +60,11 @@ class Embeddings(nn.Module):
         self.position_embedding = nn.Embedding(c.num_patches, c.hidden_size)
 
     def forward(self, pixel_values: torch.Tensor, patch_mask: Optional[torch.Tensor]) -> torch.Tensor:
-        # Pixels are cast to the model dtype before the conv (MODELS.md §7.3).
-        x = self.patch_embedding(pixel_values.to(self.patch_embedding.weight.dtype))
+        # Pixels are cast to the model dtype before the conv (MODELS.md §7.3). The conv
+        # accumulates in f32 and rounds once, as PyTorch 2 does (numerics.py point 3).
+        conv = self.patch_embedding
+        x = numerics.conv2d(pixel_values.to(conv.weight.dtype), conv.weight, conv.bias,
+                            self.patch_size)
         x = x.flatten(2).transpose(1, 2)  # patch index = row · W/p + col
         if patch_mask is None:
             ids = torch.arange(x.shape[1])[None].expand(x.shape[0], -1)
@@ -97,15 +100,24 @@ class Mlp(nn.Module):
         self.fc2 = nn.Linear(c.intermediate_size, c.hidden_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
+        # gelu_pytorch_tanh in f32, rounded once, as PyTorch 2 does (numerics.py point 1).
+        return self.fc2(numerics.gelu_tanh(self.fc1(x)))
+
+
+class LayerNorm(nn.LayerNorm):
+    """nn.LayerNorm (same parameters and names) that, in bf16/f16, computes in f32 and rounds
+    once, as PyTorch 2's mixed-type kernel does (numerics.py point 4; MODELS.md §7.2)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return numerics.layer_norm(x, self.weight, self.bias, self.eps)
 
 
 class EncoderLayer(nn.Module):
     def __init__(self, c: VisionConfig) -> None:
         super().__init__()
-        self.layer_norm1 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.layer_norm1 = LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.self_attn = Attention(c)
-        self.layer_norm2 = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.layer_norm2 = LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.mlp = Mlp(c)
 
     def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor]) -> torch.Tensor:
@@ -127,7 +139,7 @@ class VisionTower(nn.Module):
         self.config = c
         self.embeddings = Embeddings(c)
         self.encoder = Encoder(c)
-        self.post_layernorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.post_layernorm = LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
 
     def forward(self, pixel_values: torch.Tensor,
                 patch_mask: Optional[torch.Tensor] = None) -> torch.Tensor:

@@ -9,12 +9,12 @@ The C++ test torch_reference_test.cpp compares vlmrt's Bf16 mode with them bit f
 
 PyTorch version: vlmrt follows current transformers (v5), which needs PyTorch >= 2. There, a
 bf16 elementwise op computes in f32 and rounds once (Gelu.h `reduced_fp_to_float`, SiLU and
-mixed-type LayerNorm likewise), and `bf16_tensor * python_float` / `/ python_float` use the
-scalar as f32 (`original_scalar_value<opmath_t>` in BinaryOpsKernel.cpp). The torch installed
-for tests may be older (Debian's 1.13 rounds every intermediate of gelu/silu/layer_norm to bf16
-and casts Python scalars to bf16 first), so this script spells those ops as PyTorch 2 executes
-them: the f32 kernel of the installed torch, then one `.to(bfloat16)`. Everything else (bf16
-matmuls, softmax, the HF modules' own upcasts) is the installed torch's bf16 path as is.
+mixed-type LayerNorm likewise), `bf16_tensor * python_float` / `/ python_float` use the scalar as
+f32 (`original_scalar_value<opmath_t>` in BinaryOpsKernel.cpp) and matmuls accumulate in f32. The
+torch installed for tests may be older (Debian's 1.13 differs in each), so those ops come from the
+PyTorch reference's scripts/reference/numerics.py, which spells them as PyTorch 2 executes them:
+the f32 kernel of the installed torch, then one `.to(bfloat16)`. Everything else (softmax, the HF
+modules' own upcasts) is the installed torch's bf16 path as is.
 
 Example: /usr/bin/python3 make_torch_op_reference.py --out /tmp/torch_ops
 """
@@ -22,10 +22,15 @@ Example: /usr/bin/python3 make_torch_op_reference.py --out /tmp/torch_ops
 import argparse
 import json
 import pathlib
+import sys
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+
+sys.dont_write_bytecode = True  # write nothing into the source tree
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[4]))
+
+from scripts.reference import numerics  # noqa: E402
 
 BF16 = torch.bfloat16
 
@@ -45,17 +50,17 @@ def eager_attention(q, k, v, scale, allowed, softcap=None):
     qh = q.transpose(0, 1).unsqueeze(0)  # [1, H, T, d]
     kh = k.unsqueeze(0).repeat_interleave(heads // kv_heads, dim=1)  # repeat_kv
     vh = v.unsqueeze(0).repeat_interleave(heads // kv_heads, dim=1)
-    # `* scale`, `/ softcap`, `* softcap` with the Python scalar in f32 (PyTorch >= 2).
-    weights = (torch.matmul(qh, kh.transpose(2, 3)).float() * scale).to(q.dtype)
+    # `* scale`, `/ softcap`, `* softcap` with the Python scalar in f32 and both products
+    # accumulated in f32 (PyTorch >= 2).
+    weights = numerics.mul_scalar(numerics.matmul(qh, kh.transpose(2, 3)), scale)
     if softcap is not None:
-        weights = (weights.float() / softcap).to(q.dtype)
-        weights = torch.tanh(weights)
-        weights = (weights.float() * softcap).to(q.dtype)
+        weights = torch.tanh(numerics.div_scalar(weights, softcap))
+        weights = numerics.mul_scalar(weights, softcap)
     mask = torch.zeros(allowed.shape, dtype=q.dtype)
     mask[~allowed] = torch.finfo(q.dtype).min
     weights = weights + mask
     weights = torch.softmax(weights, dim=-1, dtype=torch.float32).to(q.dtype)
-    return torch.matmul(weights, vh)[0].transpose(0, 1)
+    return numerics.matmul(weights, vh)[0].transpose(0, 1)
 
 
 def allowed_mask(tokens, kind, prefix=0, window=0, valid=None):
@@ -78,6 +83,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", required=True, help="output folder (created if missing)")
+    parser.add_argument("--fingerprint", default="",
+                        help="ignored; the C++ test passes a digest of "
+                             "scripts/reference/numerics.py so that a change to it regenerates "
+                             "the data")
     args = parser.parse_args()
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -87,14 +96,14 @@ def main() -> None:
     # Activations: a vectorised body and a scalar tail (PyTorch's kernels have both).
     x = (torch.randn(40000 + 13) * 3).to(BF16)
     save(out, "act_x", x)
-    save(out, "gelu", F.gelu(x.float(), approximate="tanh").to(BF16))
-    save(out, "silu", F.silu(x.float()).to(BF16))
+    save(out, "gelu", numerics.gelu_tanh(x))
+    save(out, "silu", numerics.silu(x))
 
     gate_up = (torch.randn(16, 2 * 1536) * 2).to(BF16)
     gate, up = gate_up[:, :1536], gate_up[:, 1536:]
     save(out, "gated_x", gate_up)
-    save(out, "geglu", F.gelu(gate.float(), approximate="tanh").to(BF16) * up)
-    save(out, "swiglu", F.silu(gate.float()).to(BF16) * up)
+    save(out, "geglu", numerics.gelu_tanh(gate) * up)
+    save(out, "swiglu", numerics.silu(gate) * up)
 
     # RMSNorm, both forms, as the HF modules compute them.
     x = (torch.randn(16, 576) * 3).to(BF16)
@@ -117,7 +126,7 @@ def main() -> None:
     save(out, "ln_x", x)
     save(out, "ln_w", w)
     save(out, "ln_b", b)
-    save(out, "ln_y", F.layer_norm(x.float(), (768,), w.float(), b.float(), 1e-6).to(BF16))
+    save(out, "ln_y", numerics.layer_norm(x, w, b, 1e-6))
 
     # RoPE at small and large positions (theta 100000, head_dim 64, 3 heads).
     positions = torch.tensor([0, 1, 5, 100, 1000, 4097, 8000, 8191, 12000, 30001])
@@ -136,9 +145,8 @@ def main() -> None:
     # Softcap (Gemma2 final logits, cap 30).
     x = (torch.randn(5000) * 40).to(BF16)
     save(out, "softcap_x", x)
-    y = (x.float() / 30.0).to(BF16)
-    y = torch.tanh(y)
-    save(out, "softcap_y", (y.float() * 30.0).to(BF16))
+    y = torch.tanh(numerics.div_scalar(x, 30.0))
+    save(out, "softcap_y", numerics.mul_scalar(y, 30.0))
 
     # Attention cases.
     cases = [

@@ -13,6 +13,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -33,14 +36,20 @@ ThreadPool& pool() {
   return instance;
 }
 
-// The generated folder, or empty when torch is not importable (the test then skips).
+// The generated folder, or empty when torch is not importable (the test then skips). The script
+// takes its PyTorch 2 ops from scripts/reference/numerics.py, whose digest is passed along so that
+// a change to it regenerates the data (generated_data() watches only the script itself).
 fs::path reference_dir() {
   static const fs::path dir = [] {
     if (vlmrt::testing::run_command(vlmrt::testing::python() + " -c 'import torch, numpy'") != 0)
       return fs::path();
+    const fs::path root = vlmrt::testing::source_dir();
+    std::ifstream numerics(root / "scripts/reference/numerics.py", std::ios::binary);
+    std::stringstream content;
+    content << numerics.rdbuf();
     return vlmrt::testing::generated_data(
-        "torch_op_reference",
-        vlmrt::testing::source_dir() / "tests/backends/native/cpu/make_torch_op_reference.py");
+        "torch_op_reference", root / "tests/backends/native/cpu/make_torch_op_reference.py",
+        "--fingerprint " + std::to_string(std::hash<std::string>{}(content.str())));
   }();
   return dir;
 }
