@@ -7,7 +7,7 @@
 // (activations in f32 then one rounding, Python scalars as f32, f32 accumulation in every
 // matmul), so a bf16 model reproduces that bf16 run up to summation order (bit-identical on the
 // tiny fixtures' prefills), and an f32 model matches to ~1e-5. Debian's torch 1.13 differs in
-// those three places; see tests/backends/native/text_decoder/scripts/reference/numerics.py.
+// those three places; scripts/reference/numerics.py emulates PyTorch 2 for the goldens.
 //
 // Performance: a chunk runs in blocks of up to kDecoderBlockRows rows, each block through each
 // weight as one GEMM; only the residual stream and the queries span the whole chunk (the
