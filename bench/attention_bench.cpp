@@ -1,6 +1,7 @@
 // Fused attention (src/backends/native/cpu/attention.hpp) on the shapes the engine runs:
 // SmolVLM-256M text prefill (T = 1088, 9 heads / 3 KV heads of 64, causal), its vision tower
-// (T = 1024, 12 heads of 64, no mask) and a decode step over 1100 cached keys.
+// (T = 1024, 12 heads of 64, no mask), a decode step over 1100 cached keys and short chunks
+// over such a cache.
 // Run: build/bench/vlmrt_attention_bench [--benchmark_filter=Decode]
 // Arguments: precision (0 = F32, 1 = Bf16 emulation), threads.
 #include <benchmark/benchmark.h>
@@ -24,9 +25,10 @@ std::vector<float> noise(std::size_t n, std::uint32_t seed) {
   return values;
 }
 
-void run_attention(benchmark::State& state, AttentionParams p) {
-  p.precision = state.range(0) == 0 ? Precision::F32 : Precision::Bf16;
-  ThreadPool pool(static_cast<std::size_t>(state.range(1)));
+// state.range(first) is the precision (0 = F32, 1 = Bf16), state.range(first + 1) the threads.
+void run_attention(benchmark::State& state, AttentionParams p, int first = 0) {
+  p.precision = state.range(first) == 0 ? Precision::F32 : Precision::Bf16;
+  ThreadPool pool(static_cast<std::size_t>(state.range(first + 1)));
   const auto q = noise(p.tokens * p.heads * p.head_dim, 1);
   const auto k = noise(p.kv_heads * p.kv_capacity * p.head_dim, 2);
   const auto v = noise(p.kv_heads * p.kv_capacity * p.head_dim, 3);
@@ -70,6 +72,15 @@ void BM_Decode1100(benchmark::State& state) {
   run_attention(state, shape(1, 9, 3, 1100, AttentionMask::Causal));
 }
 
+// A short chunk of a prompt (or a speculative-decoding batch) against a long cache: around the
+// GEMM path's threshold (attention_uses_gemm). Arguments: tokens, precision, threads.
+void BM_Chunk1100(benchmark::State& state) {
+  const auto tokens = static_cast<std::size_t>(state.range(0));
+  AttentionParams p = shape(tokens, 9, 3, 1100, AttentionMask::Causal);
+  state.SetLabel(attention_uses_gemm(p) ? "gemm" : "spec-order");
+  run_attention(state, p, 1);
+}
+
 void precisions_and_threads(benchmark::internal::Benchmark* b) {
   for (int precision : {0, 1})
     for (int threads : {1, 2}) b->Args({precision, threads});
@@ -79,6 +90,11 @@ void precisions_and_threads(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_TextPrefill1088)->Apply(precisions_and_threads);
 BENCHMARK(BM_VisionTile1024)->Apply(precisions_and_threads);
 BENCHMARK(BM_Decode1100)->Apply(precisions_and_threads)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Chunk1100)
+    ->ArgsProduct({{4, 8, 16, 64}, {1}, {1, 2}})
+    ->ArgNames({"tokens", "bf16", "threads"})
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 

@@ -13,6 +13,7 @@
 #include <limits>
 #include <string>
 
+#include "backends/native/cpu/attention_internal.hpp"
 #include "backends/native/cpu/cpu_features.hpp"
 #include "backends/native/cpu/ops_math.hpp"
 #include "vlmrt/errors.hpp"
@@ -21,30 +22,12 @@ namespace vlmrt::native {
 
 namespace {
 
-#if defined(__GNUC__)
-#define VLMRT_KERNEL_INLINE [[gnu::always_inline]] inline
-#else
-#define VLMRT_KERNEL_INLINE inline
-#endif
+using attention_detail::kLanes;
+using attention_detail::lowest_of;
+using attention_detail::round_up;
+using attention_detail::softmax_row;
 
 constexpr std::size_t kKeyBlock = 64;  // keys per transposed K tile
-constexpr std::size_t kLanes = 16;     // softmax-sum lanes (attention.hpp)
-
-VLMRT_KERNEL_INLINE std::size_t round_up(std::size_t n, std::size_t m) {
-  return (n + m - 1) / m * m;
-}
-
-VLMRT_KERNEL_INLINE float lowest_of(Precision precision) {
-  switch (precision) {
-    case Precision::F32:
-      return std::numeric_limits<float>::lowest();
-    case Precision::Bf16:
-      return -3.38953139e38f;  // bf16 0xff7f
-    case Precision::F16:
-      return -65504.0f;
-  }
-  return std::numeric_limits<float>::lowest();
-}
 
 struct Layout {
   std::size_t strip_stride;  // floats per score row (kv_len rounded up to the lane count)
@@ -197,27 +180,6 @@ struct BlockKernel {
     }
   }
 
-  // Softmax over row[lo, hi) in place (masked entries already hold `lowest`); entries outside
-  // [lo, hi) up to the lane boundaries are zeroed so the lane sums see whole lanes.
-  VLMRT_KERNEL_INLINE void softmax_row(float* row, std::size_t lo, std::size_t hi) const {
-    float max_value = row[lo];
-    for (std::size_t j = lo; j < hi; ++j) max_value = std::max(max_value, row[j]);
-    for (std::size_t j = lo; j < hi; ++j) row[j] = detail::fast_exp(row[j] - max_value);
-    const std::size_t lo16 = lo / kLanes * kLanes;
-    const std::size_t hi16 = round_up(hi, kLanes);
-    for (std::size_t j = lo16; j < lo; ++j) row[j] = 0.0f;
-    for (std::size_t j = hi; j < hi16; ++j) row[j] = 0.0f;
-    float lanes[kLanes] = {};
-    for (std::size_t j = lo16; j < hi16; j += kLanes) {
-      for (std::size_t l = 0; l < kLanes; ++l) lanes[l] = lanes[l] + row[j + l];
-    }
-    for (std::size_t w = kLanes / 2; w > 0; w /= 2) {
-      for (std::size_t l = 0; l < w; ++l) lanes[l] = lanes[l] + lanes[l + w];
-    }
-    const float inv_sum = 1.0f / lanes[0];
-    for (std::size_t j = lo16; j < hi16; ++j) row[j] = r(row[j] * inv_sum);
-  }
-
   // o[row] = R(Σ_{j in [lo, hi)} p[row][j] · v_j) for `Rows` strip rows, ascending j (zero
   // probabilities add exact zeros). Columns in chunks of kDimChunk kept in registers.
   template <std::size_t Rows>
@@ -295,10 +257,10 @@ struct BlockKernel {
         any_fully_masked = fully_masked[t] = true;
         raw_scores(rows, t, 1, 0, p.kv_len, row, kt);
         for (std::size_t j = 0; j < p.kv_len; ++j) row[j] = r(row[j] + lowest);
-        softmax_row(row, 0, p.kv_len);
+        softmax_row<P>(row, 0, p.kv_len);
         weighted_values<1>(row, values, 0, p.kv_len, &rows.out[t]);
       } else {
-        softmax_row(row, lo, hi);
+        softmax_row<P>(row, lo, hi);
       }
     }
     std::size_t t = 0;
@@ -419,14 +381,25 @@ void dispatch(const float* q, const float* k_cache, const float* v_cache, float*
 }  // namespace
 
 std::size_t attention_scratch_size(const AttentionParams& params, std::size_t threads) {
+  // Both paths' needs, so that scratch sized for a long call also serves every shorter one
+  // (callers size it once for their largest call).
   const std::size_t slots = std::max<std::size_t>(1, std::min(threads, task_count(params)));
-  return slots * layout_of(params).per_slot;
+  const std::size_t spec_order = slots * layout_of(params).per_slot;
+  if (!attention_detail::gemm_path_applies(params)) return spec_order;
+  return std::max(spec_order, attention_detail::gemm_scratch_floats(params, threads));
+}
+
+bool attention_uses_gemm(const AttentionParams& params) {
+  return attention_detail::gemm_path_applies(params);
 }
 
 void attention(const float* q, const float* k_cache, const float* v_cache, float* out,
                const AttentionParams& params, std::span<float> scratch, ThreadPool& pool) {
   check(params, scratch.size(), pool.size());
   if (params.tokens == 0) return;
+  if (attention_detail::gemm_path_applies(params)) {
+    return attention_detail::attention_gemm(q, k_cache, v_cache, out, params, scratch.data(), pool);
+  }
   switch (params.precision) {
     case Precision::F32:
       return dispatch<Precision::F32>(q, k_cache, v_cache, out, params, scratch.data(), pool);

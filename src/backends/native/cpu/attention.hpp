@@ -2,25 +2,36 @@
 // every head, over a KV cache, with GQA/MQA, HF eager semantics and the model-dtype rounding of
 // MODELS.md §7 — without materialising a [T, T] score matrix.
 //
-// Algorithm (why not flash): per (head, block of kQueryBlock queries) a worker computes the
-// block's score strip [kQueryBlock, keys] in caller-provided scratch, takes each row's max and
-// sum, turns the strip into probabilities and multiplies by V. Memory is O(kQueryBlock · kv_len)
-// per thread (≈140 KB at kv_len 1100), never O(T²). An online (flash) softmax would rescale
-// running sums and apply 1/sum after ·V; that is fine in f32 (~1e-6 relative) but cannot
-// reproduce eager bf16, where the probabilities are rounded to bf16 BEFORE ·V and that rounding
-// needs the final row max and sum. Keeping the eager order in every precision makes F32 and
-// Bf16 one code path, and the Bf16 output bit-exact with a reference that rounds at the same
-// points (tests/backends/native/cpu/attention_test.cpp).
+// Algorithm (why not flash): per (head, block of queries) a worker computes the block's score
+// strip [block, keys] in caller-provided scratch, takes each row's max and sum, turns the strip
+// into probabilities and multiplies by V. Memory is O(block · kv_len) per thread, never O(T²).
+// An online (flash) softmax would rescale running sums and apply 1/sum after ·V; that is fine in
+// f32 (~1e-6 relative) but cannot reproduce eager bf16, where the probabilities are rounded to
+// bf16 BEFORE ·V and that rounding needs the final row max and sum. Keeping the eager order in
+// every precision makes F32 and Bf16 one code path.
 //
-// Work items are (head, query block) pairs spread over the pool; a short call (decode: tokens ×
-// heads-per-KV-head <= kQueryBlock) instead makes one item per KV head holding all its query
-// heads, so each K/V row is read once per GQA group. Kernels are compiled for AVX-512, AVX2 and
-// the portable baseline and picked by active_cpu_isa(); all give the same bits.
+// Two paths compute that, chosen by the number of queries (attention_uses_gemm):
+//  - Short calls (decode, drafts: tokens < 8) run the spec-order kernel (attention.cpp): blocks
+//    of kQueryBlock queries, or one item per KV head holding all its query heads when tokens ×
+//    heads-per-KV-head <= kQueryBlock (each K/V row read once per GQA group), no FMA, the
+//    accumulation order below; bit-exact with a reference that rounds at the same points, and
+//    the same bits on AVX-512, AVX2 and the portable build. Scratch ≈140 KB/thread at kv 1100.
+//  - Many queries (vision tower, prefill) run the GEMM path (attention_gemm.cpp): q·kᵀ and p·v
+//    on the packed GEMM micro-kernels (vdpbf16ps for Bf16 where the CPU has AVX512_BF16, f32 FMA
+//    otherwise), with the same rounding points and softmax but the kernels' summation order for
+//    the two products. In Bf16/F16 every product is exact, so this only moves sums by f32 ulps:
+//    rarely (~0.01% of bf16 outputs at T = 1100) a score or output rounds one ulp the other way,
+//    as PyTorch's own bf16 matmuls do against any other order; in F32 results differ from the
+//    spec order by a few f32 ulps. The bits then depend on the ISA's kernel, but never on the
+//    thread count or on how a prefill is split into calls (of >= 8 queries). SmolVLM vision tile
+//    (1024 patches, 12 heads of 64) on 2 Zen 5 cores: bf16 28 -> 7 ms, f32 23 -> 9.5 ms. Scratch ≈
+//    (2·71 + 2·head_dim + 32)·kv_len floats per thread (≈1.35 MB at kv_len 1100, head_dim 64).
 //
-// Accumulation order (part of the spec, identical on every ISA: no FMA contraction):
+// Accumulation order of the spec-order kernel (identical on every ISA: no FMA contraction):
 //   dot(q, k): f32, ascending over d; softmax sum: 16 f32 lanes, lane = key index mod 16,
 //   ascending, then folded as lane[l] += lane[l + w] for w = 8, 4, 2, 1 (l < w); ·V: f32,
-//   ascending over keys. e^x is detail::fast_exp (~1 ulp, like PyTorch's SLEEF expf).
+//   ascending over keys. e^x is detail::fast_exp (~1 ulp, like PyTorch's SLEEF expf). The GEMM
+//   path shares the softmax sum and e^x.
 #pragma once
 
 #include <cstddef>
@@ -61,8 +72,14 @@ struct AttentionParams {
   Precision precision = Precision::F32;
 };
 
-// Queries per work item. Each worker's scratch holds a [kQueryBlock, kv_len] score strip.
+// Queries per work item of the spec-order kernel (its scratch holds a [kQueryBlock, kv_len]
+// score strip per thread).
 inline constexpr std::size_t kQueryBlock = 32;
+
+// Whether attention() runs these params on the GEMM path (many queries; attention_gemm.cpp),
+// whose sums are ordered differently from the spec above (see there), rather than on the
+// spec-order kernel (decode, short chunks). Tests use it to know which numerics they get.
+bool attention_uses_gemm(const AttentionParams& params);
 
 // Floats of scratch attention() needs for these params when run on a pool of `threads`.
 // Allocate once for the largest kv_len (e.g. the cache capacity) and reuse: decode then never
