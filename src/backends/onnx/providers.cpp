@@ -40,42 +40,34 @@ Ort::SessionOptions base_session_options(const OnnxBackendOptions& options) {
   return session_options;
 }
 
-struct CStrings {
-  std::vector<const char*> keys;
-  std::vector<const char*> values;
-  explicit CStrings(const ProviderOptionList& list) {
-    for (const auto& [key, value] : list) {
-      keys.push_back(key.c_str());
-      values.push_back(value.c_str());
+void append_provider(Ort::SessionOptions& session_options, const OnnxBackendOptions& options,
+                     int device_id) {
+  switch (options.provider) {
+    case Provider::Cpu:
+      return;
+    case Provider::Cuda:
+      session_options.AppendExecutionProvider_CUDA(cuda_provider_options(device_id));
+      return;
+    case Provider::TensorRt: {
+      const TensorRtProviderOptions tensorrt(options.tensorrt);
+      session_options.AppendExecutionProvider_TensorRT(tensorrt.get());
+      // Nodes TensorRT does not take run on CUDA rather than on the CPU.
+      session_options.AppendExecutionProvider_CUDA(cuda_provider_options(device_id));
+      return;
     }
   }
-};
-
-void append_cuda(Ort::SessionOptions& session_options, int device_id) {
-  const OrtApi& api = Ort::GetApi();
-  OrtCUDAProviderOptionsV2* raw = nullptr;
-  Ort::ThrowOnError(api.CreateCUDAProviderOptions(&raw));
-  std::unique_ptr<OrtCUDAProviderOptionsV2, void (*)(OrtCUDAProviderOptionsV2*)> cuda(
-      raw, api.ReleaseCUDAProviderOptions);
-  const ProviderOptionList list = cuda_provider_options(device_id);
-  const CStrings strings(list);
-  Ort::ThrowOnError(api.UpdateCUDAProviderOptions(cuda.get(), strings.keys.data(),
-                                                  strings.values.data(), strings.keys.size()));
-  Ort::ThrowOnError(api.SessionOptionsAppendExecutionProvider_CUDA_V2(session_options, cuda.get()));
 }
 
-void append_tensorrt(Ort::SessionOptions& session_options, const TensorRtConfig& config) {
-  const OrtApi& api = Ort::GetApi();
-  OrtTensorRTProviderOptionsV2* raw = nullptr;
-  Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&raw));
-  std::unique_ptr<OrtTensorRTProviderOptionsV2, void (*)(OrtTensorRTProviderOptionsV2*)> trt(
-      raw, api.ReleaseTensorRTProviderOptions);
-  const ProviderOptionList list = tensorrt_provider_options(config);
-  const CStrings strings(list);
-  Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(trt.get(), strings.keys.data(),
-                                                      strings.values.data(), strings.keys.size()));
-  Ort::ThrowOnError(
-      api.SessionOptionsAppendExecutionProvider_TensorRT_V2(session_options, trt.get()));
+// Why a provider library does not load, in the dynamic loader's words (ONNX Runtime's own
+// exception only says "Failed to load shared library").
+std::string load_failure(const std::filesystem::path& library) {
+  void* handle = dlopen(library.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  if (handle) {
+    dlclose(handle);
+    return "";
+  }
+  const char* reason = dlerror();
+  return reason ? reason : "unknown dynamic loader error";
 }
 
 std::string provider_label(Provider provider) {
@@ -90,26 +82,30 @@ std::string provider_label(Provider provider) {
   return "?";
 }
 
-// Appending fails with "... is not enabled in this build" when the library was built without the
-// provider, and with a load error when its shared library, CUDA or the driver is missing.
+// No provider library beside libonnxruntime.so.1: this ONNX Runtime cannot do GPU work at all
+// (Unsupported). A library that is there but does not load lacks the driver, CUDA, cuDNN or
+// TensorRT (Backend): the loader's message names the missing piece.
 [[noreturn]] void throw_unavailable(Provider provider, int device_id, const Ort::Exception& e) {
-  const std::string what = e.what();
   const std::string label = provider_label(provider);
-  const std::string library_dir = onnxruntime_library_dir().string();
-  if (what.find("not enabled in this build") != std::string::npos)
+  const std::filesystem::path folder = onnxruntime_library_dir();
+  const std::filesystem::path library = folder / provider_library(provider);
+  if (!std::filesystem::exists(library))
     throw ProviderUnavailable(
         ErrorKind::Unsupported,
         "the " + label + " execution provider is missing: the ONNX Runtime " +
-            onnxruntime_version() + " loaded from " + library_dir + " has " +
-            available_providers() + " only (" + what + "); put ONNX Runtime's GPU provider " +
-            "libraries (libonnxruntime_providers_shared.so, libonnxruntime_providers_" +
-            (provider == Provider::Cuda ? "cuda" : "tensorrt") +
-            ".so) beside it, or use the onnx-cpu backend");
-  throw ProviderUnavailable(ErrorKind::Backend,
-                            "the " + label + " execution provider (device " +
-                                std::to_string(device_id) + ") failed to load: " + what +
-                                " (needs its provider library in " + library_dir +
-                                ", the CUDA runtime and a working NVIDIA GPU and driver)");
+            onnxruntime_version() + " in " + folder.string() + " has " + available_providers() +
+            " only and no " + library.filename().string() +
+            " beside it; run `scripts/setup --gpu-providers` to install ONNX Runtime's GPU "
+            "provider libraries, or use the onnx-cpu backend");
+  std::string reason = load_failure(library);
+  if (reason.empty()) reason = e.what();
+  throw ProviderUnavailable(
+      ErrorKind::Backend,
+      "the " + label + " execution provider (device " + std::to_string(device_id) +
+          ") failed to load: " + reason + " (" + library.filename().string() +
+          " needs the NVIDIA driver and CUDA 13 with cuDNN 9" +
+          (provider == Provider::TensorRt ? ", and TensorRT 10 for libnvinfer" : "") +
+          " on the library path)");
 }
 
 }  // namespace
@@ -162,20 +158,27 @@ std::filesystem::path onnxruntime_library_dir() {
   return std::filesystem::path(info.dli_fname).parent_path();
 }
 
-ProviderOptionList cuda_provider_options(int device_id) {
-  return {{"device_id", std::to_string(device_id)}};
+OrtCUDAProviderOptions cuda_provider_options(int device_id) {
+  OrtCUDAProviderOptions options;  // the C++ constructor sets ONNX Runtime's defaults
+  options.device_id = device_id;
+  return options;
 }
 
-ProviderOptionList tensorrt_provider_options(const TensorRtConfig& config) {
-  return {
-      {"device_id", std::to_string(config.device_id)},
-      {"trt_fp16_enable", config.fp16 ? "1" : "0"},
-      {"trt_int8_enable", config.int8 ? "1" : "0"},
-      {"trt_max_workspace_size", std::to_string(config.max_workspace_size)},
-      // Engines take minutes to build for a real model: build once, reuse from the cache.
-      {"trt_engine_cache_enable", "1"},
-      {"trt_engine_cache_path", config.engine_cache_path},
-  };
+TensorRtProviderOptions::TensorRtProviderOptions(const TensorRtConfig& config)
+    : cache_path_(config.engine_cache_path) {
+  options_.device_id = config.device_id;
+  options_.trt_max_workspace_size = config.max_workspace_size;
+  options_.trt_fp16_enable = config.fp16 ? 1 : 0;
+  options_.trt_int8_enable = config.int8 ? 1 : 0;
+  options_.trt_engine_cache_enable = 1;
+  options_.trt_engine_cache_path = cache_path_.c_str();
+  // ONNX Runtime's defaults for the fields the struct has no initialiser for.
+  options_.trt_max_partition_iterations = 1000;
+  options_.trt_min_subgraph_size = 1;
+}
+
+std::string provider_library(Provider provider) {
+  return "libonnxruntime_providers_" + std::string(provider_name(provider)) + ".so";
 }
 
 SessionFactory::SessionFactory(Ort::Env& env, const OnnxBackendOptions& options)
@@ -190,19 +193,9 @@ SessionFactory::SessionFactory(Ort::Env& env, const OnnxBackendOptions& options)
     if (options_.tensorrt.max_workspace_size == 0)
       throw Error(ErrorKind::InvalidArgument, "TensorRT: max_workspace_size is 0 bytes");
   }
+  if (on_cpu()) return;
   try {
-    switch (options_.provider) {
-      case Provider::Cpu:
-        return;
-      case Provider::Cuda:
-        append_cuda(session_options_, device);
-        break;
-      case Provider::TensorRt:
-        append_tensorrt(session_options_, options_.tensorrt);
-        // Nodes TensorRT does not take run on CUDA rather than on the CPU.
-        append_cuda(session_options_, device);
-        break;
-    }
+    append_provider(session_options_, options_, device);
   } catch (const Ort::Exception& e) {
     throw_unavailable(options_.provider, device, e);
   }

@@ -1,5 +1,5 @@
 // Execution providers (DESIGN.md "Seams": chosen at run time). Builds the session options for the
-// CPU, CUDA or TensorRT provider through ONNX Runtime's C API (the *_V2 provider options), opens
+// CPU, CUDA or TensorRT provider through ONNX Runtime's C API, opens
 // graphs with them, and turns "provider library / GPU missing" into a typed error that
 // open_onnx_backend can turn into a logged CPU fallback when the caller allowed one.
 #pragma once
@@ -37,12 +37,27 @@ std::string available_providers();
 // The folder libonnxruntime.so.1 was loaded from (where provider libraries must sit too).
 std::filesystem::path onnxruntime_library_dir();
 
-using ProviderOptionList = std::vector<std::pair<std::string, std::string>>;
-// The CUDA provider's V2 options: device_id.
-ProviderOptionList cuda_provider_options(int device_id);
-// The TensorRT provider's V2 options: device_id, trt_fp16_enable, trt_int8_enable,
-// trt_max_workspace_size, trt_engine_cache_enable, trt_engine_cache_path.
-ProviderOptionList tensorrt_provider_options(const TensorRtConfig& config);
+// The CUDA provider's options (the legacy struct: ONNX Runtime builds without CUDA compiled in,
+// like the npm package's, load the provider library only through it).
+OrtCUDAProviderOptions cuda_provider_options(int device_id);
+
+// The TensorRT provider's options: device id, fp16, int8, workspace size, and the engine cache
+// (always on: engines take minutes to build for a real model). Owns the cache path string that
+// the C struct points to.
+class TensorRtProviderOptions {
+ public:
+  explicit TensorRtProviderOptions(const TensorRtConfig& config);
+  TensorRtProviderOptions(const TensorRtProviderOptions&) = delete;
+  TensorRtProviderOptions& operator=(const TensorRtProviderOptions&) = delete;
+  const OrtTensorRTProviderOptions& get() const noexcept { return options_; }
+
+ private:
+  std::string cache_path_;
+  OrtTensorRTProviderOptions options_{};
+};
+
+// The shared library ONNX Runtime loads for a GPU provider ("libonnxruntime_providers_cuda.so").
+std::string provider_library(Provider provider);
 
 class SessionFactory {
  public:
