@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "runtime/prompt_checks.hpp"
 #include "vlmrt/errors.hpp"
 
 namespace vlmrt::native {
@@ -53,49 +54,11 @@ void NativeSequence::truncate(std::size_t length) {
 
 void NativeSequence::set_prompt(runtime::PromptChunk chunk) {
   const TextDecoder& decoder = *decoder_;
-  const std::size_t length = chunk.ids.size();
-  if (length == 0) throw Error(ErrorKind::InvalidArgument, "the prompt chunk has no ids");
-  if (length > capacity_ - cached_)
-    throw Error(ErrorKind::LimitExceeded,
-                "the prompt needs " + std::to_string(length) + " positions but the sequence has " +
-                    std::to_string(capacity_ - cached_) + " free (capacity " +
-                    std::to_string(capacity_) + ", " + std::to_string(cached_) + " cached)");
-  if (chunk.bidirectional_prefix > length)
-    throw Error(ErrorKind::InvalidArgument, "the bidirectional prefix of " +
-                                                std::to_string(chunk.bidirectional_prefix) +
-                                                " positions is longer than the prompt chunk (" +
-                                                std::to_string(length) + " ids)");
-  if (chunk.bidirectional_prefix > 0 && cached_ > 0)
-    throw Error(ErrorKind::InvalidArgument,
-                "a bidirectional prefix is only allowed on the first chunk of a sequence (" +
-                    std::to_string(cached_) + " positions are cached)");
-  std::size_t image_ids = 0;
-  for (std::size_t i = 0; i < length; ++i) {
-    const gen::TokenId id = chunk.ids[i];
-    if (id == decoder.image_token_id()) ++image_ids;
-    if (!decoder.embeddable(id))
-      throw Error(ErrorKind::InvalidArgument,
-                  "prompt id " + std::to_string(id) + " at index " + std::to_string(i) +
-                      " is outside the embedding table (" +
-                      std::to_string(decoder.embedding_rows()) + " rows)");
-  }
-  const runtime::ImageFeatures& images = chunk.images;
-  if (images.rows != image_ids)
-    throw Error(ErrorKind::InvalidArgument,
-                "the prompt has " + std::to_string(image_ids) + " image tokens (id " +
-                    std::to_string(decoder.image_token_id()) + ") but the image features have " +
-                    std::to_string(images.rows) + " rows");
-  if (images.rows > 0 && images.width != decoder.hidden_size())
-    throw Error(ErrorKind::InvalidArgument, "the image features are " +
-                                                std::to_string(images.width) +
-                                                " wide, the text model's hidden size is " +
-                                                std::to_string(decoder.hidden_size()));
-  if (images.values.size() != images.rows * images.width)
-    throw Error(ErrorKind::InvalidArgument,
-                "the image features hold " + std::to_string(images.values.size()) +
-                    " values, expected rows · width = " + std::to_string(images.rows) + " · " +
-                    std::to_string(images.width));
-
+  runtime::check_prompt_chunk(chunk, {.capacity = capacity_,
+                                      .cached = cached_,
+                                      .embedding_rows = decoder.embedding_rows(),
+                                      .image_token_id = decoder.image_token_id(),
+                                      .hidden_size = decoder.hidden_size()});
   ids_.resize(cached_);  // a prompt set earlier and never run is replaced
   ids_.insert(ids_.end(), chunk.ids.begin(), chunk.ids.end());
   pending_prefix_ = chunk.bidirectional_prefix;

@@ -1,0 +1,497 @@
+#!/usr/bin/python3
+"""Trains the bundled tiny models on the synthetic shapes task (scripts/shapes_task.py).
+
+  tiny-smolvlm    SmolVLM (Idefics3) architecture and chat format: captions ("Describe the
+                  image.", "What do you see?", "Caption this picture.") and short answers.
+  tiny-paligemma  PaliGemma architecture and task prefixes: "caption en" and "detect <shape>"
+                  answered with <loc> boxes.
+
+The model is the PyTorch reference (scripts/reference) with its Hugging Face parameter names, so
+the folder written is a real Hugging Face model folder: config.json, model.safetensors (float32),
+tokenizer.json (trained by scripts/train_tokenizer.py), processor, generation and chat-template
+files. Training scenes use seeds below 1,000,000; the held-out set starts there.
+
+Usage:
+  train_tiny_model.py --family smolvlm --out models/tiny-smolvlm [--steps 3000] [--batch 32]
+  train_tiny_model.py --family paligemma --out models/tiny-paligemma --evaluate-only
+
+Progress (loss, accuracy on held-out scenes, elapsed time) is printed as it trains; the
+checkpoint is written every --save-every steps, so an interrupted run keeps its last state
+(--resume continues from it).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, SCRIPTS)
+sys.path.insert(0, os.path.dirname(SCRIPTS))
+import make_random_model as mrm  # noqa: E402
+import shapes_task  # noqa: E402
+import train_tokenizer  # noqa: E402
+from scripts.reference import models as ref_models  # noqa: E402
+from scripts.reference import processing  # noqa: E402
+from scripts.reference.attention import additive_mask  # noqa: E402
+from scripts.reference.config import load_config  # noqa: E402
+from scripts.reference.decoder import KVCache, rope_tables  # noqa: E402
+from scripts.reference.tokenization import tokenize_many  # noqa: E402
+from scripts.reference.weights import legacy_paligemma_names, save_safetensors  # noqa: E402
+
+HELD_OUT_SEED = 1_000_000
+REFERENCE_SEED = 2_000_000
+TOKENIZER_VOCAB = {"smolvlm": 600, "paligemma": 500}
+SMOLVLM_RESERVED = 4
+LOC_SIGMA = 2.0  # bins: width of the soft target around each true <loc> bin
+
+
+# ---------------------------------------------------------------------------------------------
+# The two architectures (sizes chosen so each trains in well under an hour on 2 CPU cores)
+
+
+def smolvlm_config(image_token: int, vocab: int) -> dict:
+    # 64 px tiles of 16 px patches: 4 image tokens per tile after the 2x2 pixel shuffle; images
+    # are resized to 128 px on the long side, so 1x2, 2x1 and 2x2 grids (plus the global view).
+    vision = {"hidden_size": 96, "image_size": 64, "intermediate_size": 192,
+              "num_attention_heads": 4, "num_hidden_layers": 3, "patch_size": 16,
+              "size": {"longest_edge": 128}, "max_image_size": {"longest_edge": 64}}
+    text = {"hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4,
+            "num_hidden_layers": 4, "num_key_value_heads": 2, "head_dim": 32,
+            "max_position_embeddings": 1024, "rope_theta": 100000, "vocab_size": vocab}
+    config = mrm.smolvlm_config("idefics3", vision, text, 2, "float32")
+    config["image_token_id"] = image_token
+    return config
+
+
+def paligemma_config(image_token: int, vocab: int) -> dict:
+    config = mrm.paligemma_config(
+        {"hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4,
+         "num_hidden_layers": 4, "num_key_value_heads": 1, "head_dim": 32,
+         "max_position_embeddings": 512, "rope_theta": 10000.0, "rms_norm_eps": 1e-06,
+         "num_image_tokens": 64, "vocab_size": vocab}, 128, "float32")
+    config["hidden_size"] = 128
+    config["image_token_index"] = image_token
+    config["vision_config"] = {
+        "hidden_size": 128, "intermediate_size": 256, "model_type": "siglip_vision_model",
+        "num_attention_heads": 4, "num_hidden_layers": 4, "num_image_tokens": 64,
+        "patch_size": 16, "image_size": 128, "layer_norm_eps": 1e-06,
+        "hidden_act": "gelu_pytorch_tanh", "projection_dim": 128, "vision_use_head": False}
+    return config
+
+
+def write_folder(family: str, out: str) -> None:
+    """Everything but the weights: config, tokenizer, processor/generation/chat files."""
+    if family == "smolvlm":
+        tokenizer = train_tokenizer.build("smolvlm", TOKENIZER_VOCAB[family], seed=0,
+                                          reserved=SMOLVLM_RESERVED)
+        ids = train_tokenizer.token_ids(tokenizer)
+        config = smolvlm_config(ids["<image>"], train_tokenizer.total_size(tokenizer))
+        v = config["vision_config"]
+        pre = mrm.smolvlm_preprocessor(config, v["size"]["longest_edge"],
+                                       v["max_image_size"]["longest_edge"])
+    else:
+        tokenizer = train_tokenizer.build("paligemma", TOKENIZER_VOCAB[family], seed=0)
+        ids = train_tokenizer.token_ids(tokenizer)
+        config = paligemma_config(ids["<image>"], train_tokenizer.total_size(tokenizer))
+        v = config["vision_config"]
+        pre = mrm.paligemma_preprocessor(v["image_size"],
+                                         (v["image_size"] // v["patch_size"]) ** 2)
+    os.makedirs(out, exist_ok=True)
+    mrm.write_json(os.path.join(out, "config.json"), config)
+    files = mrm.side_files(config, tokenizer, pre)
+    if family == "paligemma":
+        files["tokenizer_config.json"].pop("added_tokens_decoder")
+    for name, content in files.items():
+        mrm.write_json(os.path.join(out, name), content)
+    mrm.write_tokenizer(os.path.join(out, "tokenizer.json"), tokenizer,
+                        compact=family == "paligemma")
+
+
+# ---------------------------------------------------------------------------------------------
+# Task samples: (prompt, answer) for a scene
+
+
+def task_sample(family: str, scene: shapes_task.Scene, rng: random.Random) -> Tuple[str, str]:
+    if family == "paligemma":
+        if rng.random() < 0.35:
+            return "caption en", shapes_task.caption(scene)
+        kind = rng.choice(sorted({s.kind for s in scene.shapes}))
+        return f"detect {kind}", shapes_task.detection(scene, kind)
+    if rng.random() < 0.45:
+        return rng.choice(shapes_task.CAPTION_PROMPTS), shapes_task.caption(scene)
+    return rng.choice(shapes_task.questions(scene))
+
+
+def answer_text(family: str, answer: str) -> str:
+    # SmolVLM's assistant turn starts after "Assistant:" with a space, as the real models write.
+    return " " + answer if family == "smolvlm" else answer
+
+
+class Tokens:
+    """Token ids of every prompt text and answer, tokenised in bulk (one process per call)."""
+
+    def __init__(self, model_dir: str) -> None:
+        self.path = os.path.join(model_dir, "tokenizer.json")
+        self.cache: Dict[str, List[int]] = {}
+
+    def prime(self, texts: Sequence[str]) -> None:
+        todo = sorted({t for t in texts if t not in self.cache})
+        for text, ids in zip(todo, tokenize_many(self.path, todo)):
+            self.cache[text] = ids
+
+    def __getitem__(self, text: str) -> List[int]:
+        if text not in self.cache:
+            self.prime([text])
+        return self.cache[text]
+
+
+# ---------------------------------------------------------------------------------------------
+# Batches
+
+
+@dataclass
+class Example:
+    prompt_ids: List[int]
+    answer_ids: List[int]  # ends with eos
+    pixel_values: np.ndarray  # [frames, 3, S, S]
+
+
+@dataclass
+class Batch:
+    ids: torch.Tensor  # [B, L]
+    frames: torch.Tensor  # [F, 3, S, S]
+    prefix: torch.Tensor  # [B] prompt lengths
+    lengths: torch.Tensor  # [B]
+    targets: torch.Tensor  # [B, L]: next token, -100 where no loss
+
+
+class Task:
+    def __init__(self, family: str, model_dir: str) -> None:
+        self.family = family
+        self.model_dir = model_dir
+        self.config = load_config(model_dir)
+        with open(os.path.join(model_dir, "preprocessor_config.json"), encoding="utf-8") as f:
+            self.preprocessor = json.load(f)
+        with open(os.path.join(model_dir, "generation_config.json"), encoding="utf-8") as f:
+            eos = json.load(f)["eos_token_id"]
+        self.eos = eos[0] if isinstance(eos, list) else eos
+        self.tokens = Tokens(model_dir)
+        self.prompts: Dict[Tuple[str, tuple], str] = {}
+        self.pad = 0
+
+    def prompt_text(self, prompt: str, layouts: Sequence[Tuple[int, int]]) -> str:
+        key = (prompt, tuple(tuple(layout) for layout in layouts))
+        if key not in self.prompts:  # the chat template render is slow: a few prompts repeat
+            self.prompts[key] = processing.prompt_text(self.model_dir, self.config, prompt,
+                                                       layouts)
+        return self.prompts[key]
+
+    def samples(self, seeds: Sequence[int]) -> List[Tuple[shapes_task.Scene, str, str]]:
+        out = []
+        for seed in seeds:
+            scene = shapes_task.random_scene(seed)
+            prompt, answer = task_sample(self.family, scene, random.Random(seed * 31 + 7))
+            out.append((scene, prompt, answer))
+        return out
+
+    def example(self, scene: shapes_task.Scene, prompt: str, answer: Optional[str]) -> Example:
+        processed = processing.process_images(self.preprocessor, [shapes_task.render(scene)])
+        prompt_ids = self.tokens[self.prompt_text(prompt, processed.layouts)]
+        answer_ids = ([] if answer is None else
+                      self.tokens[answer_text(self.family, answer)] + [self.eos])
+        return Example(prompt_ids, answer_ids, processed.pixel_values)
+
+    def collate(self, examples: Sequence[Example]) -> Batch:
+        length = max(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
+        ids = torch.full((len(examples), length), self.pad, dtype=torch.long)
+        targets = torch.full((len(examples), length), -100, dtype=torch.long)
+        for row, e in enumerate(examples):
+            seq = e.prompt_ids + e.answer_ids
+            ids[row, :len(seq)] = torch.tensor(seq)
+            # Position t predicts token t + 1: loss on the answer tokens only.
+            start = len(e.prompt_ids) - 1
+            targets[row, start:start + len(e.answer_ids)] = torch.tensor(e.answer_ids)
+        frames = torch.from_numpy(np.concatenate([e.pixel_values for e in examples]))
+        prefix = torch.tensor([len(e.prompt_ids) for e in examples])
+        lengths = torch.tensor([len(e.prompt_ids) + len(e.answer_ids) for e in examples])
+        return Batch(ids, frames, prefix, lengths, targets)
+
+
+# ---------------------------------------------------------------------------------------------
+# Batched teacher-forced forward over the reference's modules
+
+
+def batch_logits(model: ref_models.VisionLanguageModel, batch: Batch) -> torch.Tensor:
+    config = model.config
+    text = model.text_model
+    _, features = model.image_features(batch.frames, None)
+    embeds = text.embed_tokens(batch.ids).clone()
+    rows = batch.ids == config.image_token_id
+    embeds[rows] = features.reshape(-1, features.shape[-1]).to(embeds.dtype)
+    x = embeds
+    if config.text.architecture != "llama":
+        x = x * torch.tensor(config.text.hidden_size ** 0.5, dtype=x.dtype)
+    length = batch.ids.shape[1]
+    positions = torch.arange(length) + model.position_offset
+    cos, sin = rope_tables(positions, config.text.head_dim, config.text.rope_theta, x.dtype)
+    i = torch.arange(length)[:, None]
+    j = torch.arange(length)[None, :]
+    allowed = (j <= i)[None].expand(len(batch.ids), -1, -1)
+    if config.is_paligemma:  # the prompt (image + prefix text) is one bidirectional block
+        p = batch.prefix[:, None, None]
+        allowed = allowed | ((i[None] < p) & (j[None] < p))
+    mask = additive_mask(allowed, x.dtype)[:, None]
+    cache = KVCache(len(text.layers))
+    for index, layer in enumerate(text.layers):
+        x = layer(x, cos, sin, mask, cache, index)
+    return model._logits(text.norm(x))
+
+
+def loss_of(model: ref_models.VisionLanguageModel, batch: Batch,
+            loc_ids: Optional[torch.Tensor]) -> torch.Tensor:
+    logits = batch_logits(model, batch)
+    mask = batch.targets != -100
+    picked = logits[mask]
+    targets = batch.targets[mask]
+    log_probs = torch.log_softmax(picked.float(), dim=-1)
+    nll = -log_probs.gather(1, targets[:, None])[:, 0]
+    if loc_ids is not None:
+        # Box coordinates are ordered bins: spread half the target over neighbouring bins so that
+        # a near miss costs less than a far one.
+        is_loc = (targets >= loc_ids[0]) & (targets <= loc_ids[-1])
+        if bool(is_loc.any()):
+            true_bin = (targets[is_loc] - loc_ids[0]).float()
+            bins = torch.arange(len(loc_ids)).float()
+            soft = torch.exp(-0.5 * ((bins[None] - true_bin[:, None]) / LOC_SIGMA) ** 2)
+            soft = soft / soft.sum(1, keepdim=True)
+            soft_nll = -(soft * log_probs[is_loc][:, loc_ids]).sum(1)
+            nll = nll.clone()
+            nll[is_loc] = 0.5 * nll[is_loc] + 0.5 * soft_nll
+    return nll.mean()
+
+
+# ---------------------------------------------------------------------------------------------
+# Greedy decoding and evaluation
+
+
+@torch.no_grad()
+def greedy(model: ref_models.VisionLanguageModel, example: Example, eos: int,
+           max_new_tokens: int = 48) -> List[int]:
+    token_type = [0] * len(example.prompt_ids) if model.config.is_paligemma else None
+    logits, cache, _ = model.prefill(example.prompt_ids, example.pixel_values,
+                                     token_type_ids=token_type)
+    out = []
+    token = int(torch.argmax(logits[-1]))
+    while token != eos and len(out) < max_new_tokens:
+        out.append(token)
+        token = int(torch.argmax(model.decode_step(token, cache)))
+    return out
+
+
+def decode(task: Task, ids: Sequence[int]) -> str:
+    tokenizer = task.tokens.path
+    with open(tokenizer, encoding="utf-8") as f:
+        vocab = json.load(f)
+    inverse = {i: t for t, i in vocab["model"]["vocab"].items()}
+    inverse.update({t["id"]: t["content"] for t in vocab["added_tokens"]})
+    pieces = "".join(inverse[i] for i in ids)
+    if task.family == "smolvlm":
+        table = {v: k for k, v in train_tokenizer.bytes_to_unicode().items()}
+        return bytes(table[c] for c in pieces).decode("utf-8", "replace").strip()
+    return pieces.replace(train_tokenizer.SPACE, " ").strip()
+
+
+def evaluate(task: Task, model: ref_models.VisionLanguageModel, count: int,
+             seed: int = HELD_OUT_SEED) -> Dict[str, float]:
+    """Exact-match rate per task kind (and box IoU >= 0.7 rate for detection) on held-out scenes."""
+    model.eval()
+    hits: Dict[str, List[float]] = {}
+    samples = task.samples(range(seed, seed + count))
+    task.tokens.prime([answer_text(task.family, a) for _, _, a in samples])
+    for scene, prompt, answer in samples:
+        example = task.example(scene, prompt, None)
+        got = decode(task, greedy(model, example, task.eos))
+        if prompt.startswith("detect "):
+            kind = prompt.split(" ", 1)[1]
+            hits.setdefault("detect", []).extend(box_hits(scene, kind, got))
+            hits.setdefault("detect_exact", []).append(float(got == answer))
+        else:
+            key = "caption" if answer == shapes_task.caption(scene) else "answer"
+            hits.setdefault(key, []).append(float(got == answer))
+    model.train()
+    return {k: sum(v) / len(v) for k, v in sorted(hits.items())}
+
+
+def box_hits(scene: shapes_task.Scene, kind: str, text: str) -> List[float]:
+    """1.0 per true object matched by a predicted box with IoU >= 0.7, in left-to-right order."""
+    truth = [shapes_task.tight_box(s) for s in sorted(scene.shapes, key=lambda s: s.centre[0])
+             if s.kind == kind]
+    predicted = []
+    for part in text.split(";"):
+        values = [int(v) for v in part.replace(">", " ").split("<loc")[1:5] if v.strip().isdigit()]
+        if len(values) == 4:
+            y0, x0, y1, x1 = values
+            predicted.append((x0 / 1024 * scene.width, y0 / 1024 * scene.height,
+                              x1 / 1024 * scene.width, y1 / 1024 * scene.height))
+    return [float(any(shapes_task.iou(t, p) >= 0.7 for p in predicted)) for t in truth]
+
+
+def reference_outputs(task: Task, model: ref_models.VisionLanguageModel, count: int,
+                      seed: int) -> dict:
+    """Greedy outputs of the PyTorch reference on `count` scenes from `seed` on (each with the
+    task prompt its seed draws): what the C++ engines must reproduce token for token."""
+    model.eval()
+    cases = []
+    for scene, prompt, _ in task.samples(range(seed, seed + count)):
+        tokens = greedy(model, task.example(scene, prompt, None), task.eos)
+        cases.append({"seed": scene.seed, "prompt": prompt, "tokens": tokens,
+                      "text": decode(task, tokens)})
+    return {"family": task.family, "max_new_tokens": 48, "cases": cases}
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+
+def initial_model(task: Task, seed: int) -> ref_models.VisionLanguageModel:
+    torch.manual_seed(seed)
+    model = (ref_models.PaliGemma if task.config.is_paligemma else
+             ref_models.Idefics3)(task.config)
+    hidden = task.config.text.hidden_size
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            # Gemma multiplies embeddings by sqrt(H): keep the product O(1).
+            std = hidden ** -0.5 if task.config.text.architecture != "llama" else 0.02
+            nn.init.normal_(module.weight, std=std)
+    return model.float().train()
+
+
+def save_weights(task: Task, model: ref_models.VisionLanguageModel, out: str) -> None:
+    tensors = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+    if task.config.tie_word_embeddings:
+        tensors.pop("lm_head.weight", None)
+    if task.config.is_paligemma:
+        tensors = legacy_paligemma_names(tensors)
+    save_safetensors(os.path.join(out, "model.safetensors"), tensors, {"format": "pt"})
+
+
+def train(task: Task, model: ref_models.VisionLanguageModel, args: argparse.Namespace,
+          start_step: int) -> None:
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01,
+                                  betas=(0.9, 0.98))
+    state_path = os.path.join(args.out, ".train_state.pt")
+    if start_step and os.path.exists(state_path):
+        optimizer.load_state_dict(torch.load(state_path)["optimizer"])
+    loc_ids = None
+    if task.family == "paligemma":
+        first = task.tokens["<loc0000>"][0]
+        loc_ids = torch.arange(first, first + shapes_task.LOC_BINS)
+    warmup = max(1, args.steps // 20)
+    began = time.monotonic()
+    running = None
+    for step in range(start_step, args.steps):
+        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (
+            1 + math.cos(math.pi * min(1.0, step / args.steps)))
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        seeds = range(step * args.batch, (step + 1) * args.batch)
+        samples = task.samples(seeds)
+        if step % 50 == 0 or step == start_step:  # tokenise ahead in bulk
+            ahead = task.samples(range(step * args.batch, (step + 50) * args.batch))
+            task.tokens.prime([answer_text(task.family, a) for _, _, a in ahead])
+        batch = task.collate([task.example(s, p, a) for s, p, a in samples])
+        loss = loss_of(model, batch, loc_ids)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
+        done = step + 1
+        if done % 25 == 0:
+            rate = (done - start_step) / (time.monotonic() - began)
+            print(f"step {done}/{args.steps} loss {running:.4f} lr {lr:.2e} "
+                  f"{rate * args.batch:.1f} samples/s, {(args.steps - done) / rate / 60:.1f} min "
+                  f"left", flush=True)
+        if done % args.save_every == 0 or done == args.steps:
+            save_weights(task, model, args.out)
+            torch.save({"optimizer": optimizer.state_dict(), "step": done}, state_path)
+        if args.eval_every and done % args.eval_every == 0:
+            print(f"step {done}: held-out accuracy {evaluate(task, model, args.eval_count)}",
+                  flush=True)
+
+
+def use_openblas() -> None:
+    """Debian's torch calls the reference BLAS (~7 GFLOP/s here); OpenBLAS's drop-in libblas.so.3
+    (apt-get install libopenblas0-pthread) is ~10x faster. It is loaded for this process only,
+    through LD_LIBRARY_PATH, so other scripts keep the system's BLAS (the fixture goldens depend
+    on its summation order)."""
+    folder = "/usr/lib/x86_64-linux-gnu/openblas-pthread"
+    if os.path.exists(os.path.join(folder, "libblas.so.3")) and \
+            folder not in os.environ.get("LD_LIBRARY_PATH", ""):
+        os.environ["LD_LIBRARY_PATH"] = folder + ":" + os.environ.get("LD_LIBRARY_PATH", "")
+        os.execv(sys.executable, [sys.executable] + sys.argv)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--family", required=True, choices=("smolvlm", "paligemma"))
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--steps", type=int, default=3000, help="optimizer steps (default 3000)")
+    parser.add_argument("--batch", type=int, default=32, help="scenes per step (default 32)")
+    parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (2e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="initialisation seed (default 0)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--save-every", type=int, default=250)
+    parser.add_argument("--eval-every", type=int, default=500, help="0 = only at the end")
+    parser.add_argument("--eval-count", type=int, default=100, help="held-out scenes per eval")
+    parser.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="evaluate the folder's weights and exit")
+    parser.add_argument("--write-reference", metavar="JSON",
+                        help="also write the reference's greedy outputs on 20 scenes (seeds "
+                             "2000000..2000019) to JSON, for the engines' equality test")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+
+    if not (args.resume or args.evaluate_only):
+        write_folder(args.family, args.out)
+    task = Task(args.family, args.out)
+    start_step = 0
+    if args.resume or args.evaluate_only:
+        model = ref_models.load_model(args.out, torch.float32).train()
+        state = os.path.join(args.out, ".train_state.pt")
+        if args.resume and os.path.exists(state):
+            start_step = int(torch.load(state)["step"])
+    else:
+        model = initial_model(task, args.seed)
+    params = sum(p.numel() for p in model.parameters())
+    print(f"{args.family}: {params / 1e6:.2f} M parameters", flush=True)
+    if not args.evaluate_only:
+        began = time.monotonic()
+        train(task, model, args, start_step)
+        print(f"trained {args.steps - start_step} steps in {(time.monotonic() - began) / 60:.1f} "
+              f"min", flush=True)
+    print(f"held-out accuracy: {evaluate(task, model, args.eval_count)}", flush=True)
+    if args.write_reference:
+        outputs = reference_outputs(task, model, 20, REFERENCE_SEED)
+        with open(args.write_reference, "w", encoding="utf-8", newline="\n") as f:
+            cases = ",\n".join("  " + json.dumps(c, sort_keys=True) for c in outputs["cases"])
+            f.write(f'{{"family": "{task.family}", "max_new_tokens": 48, "cases": [\n'
+                    f"{cases}\n]}}\n")
+
+
+if __name__ == "__main__":
+    use_openblas()
+    main()
