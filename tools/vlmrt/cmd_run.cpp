@@ -1,19 +1,57 @@
 // `vlmrt run`: one question about zero or more images, answered by a model on a
 // backend; the answer streams to stdout as it is generated, or comes as one
-// JSON object with --json.
+// JSON object with --json. --draw OUT.png also reads the answer as PaliGemma
+// detections and saves the image with the boxes drawn on it.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "command.hpp"
 #include "core/json.hpp"
 #include "model_flags.hpp"
+#include "vlmrt/detection.hpp"
 #include "vlmrt/image.hpp"
 #include "vlmrt/model.hpp"
 
 namespace {
+
+// --draw: the formats save_image writes, checked before generation so a typo in the output name
+// does not cost a whole model run.
+void check_draw_target(const std::string& draw_path, std::size_t image_count) {
+  if (image_count != 1)
+    throw vlmrt::Error(vlmrt::ErrorKind::InvalidArgument,
+                       "--draw " + draw_path + ": needs exactly one --image to draw on, got " +
+                           std::to_string(image_count));
+  std::string ext = std::filesystem::path(draw_path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (ext != ".png" && ext != ".ppm")
+    throw vlmrt::Error(vlmrt::ErrorKind::InvalidArgument,
+                       "--draw " + draw_path + ": cannot choose an image format from '" + ext +
+                           "'; use a .png or .ppm file name");
+}
+
+vlmrt::json::Json detections_to_json(const std::vector<vlmrt::Detection>& detections) {
+  vlmrt::json::Json list = vlmrt::json::Json::array();
+  for (const auto& detection : detections) {
+    vlmrt::json::Json item = vlmrt::json::Json::object();
+    item["label"] = detection.label;
+    item["box"] = {{"x_min", detection.box.x_min},
+                   {"y_min", detection.box.y_min},
+                   {"x_max", detection.box.x_max},
+                   {"y_max", detection.box.y_max}};
+    if (!detection.segmentation_codes.empty())
+      item["segmentation_codes"] = detection.segmentation_codes;
+    list.push_back(std::move(item));
+  }
+  return list;
+}
 
 int run_run(int argc, char** argv) {
   CLI::App app{
@@ -29,7 +67,9 @@ int run_run(int argc, char** argv) {
       "car\" --json\n"
       "  vlmrt run --model models/SmolVLM-256M-Instruct --prompt \"Write a "
       "haiku.\" --sample "
-      "--temperature 0.8 --seed 7",
+      "--temperature 0.8 --seed 7\n"
+      "  vlmrt run --model paligemma-3b-mix-224 --image street.jpg --prompt \"detect car\" "
+      "--draw boxes.png",
       "vlmrt run"};
   vlmrt::cli::ModelFlags model_flags;
   vlmrt::cli::GenerationFlags generation_flags;
@@ -38,6 +78,7 @@ int run_run(int argc, char** argv) {
   std::string system;
   bool as_json = false;
   bool show_stats = false;
+  std::string draw_path;
   vlmrt::cli::add_model_flags(app, model_flags);
   app.add_option("--image", image_paths,
                  "image file (JPEG, PNG, BMP, PPM); repeat for several, none "
@@ -58,8 +99,18 @@ int run_run(int argc, char** argv) {
                "image_encode_ms, tiles, prefill_tokens, prefill_tokens_per_s, "
                "decode_tokens, "
                "decode_tokens_per_s, time_to_first_token_ms, peak_rss_mb)");
+  app.add_option("--draw", draw_path,
+                 "OUT.png or OUT.ppm: parse the answer as PaliGemma detection/segmentation "
+                 "output (<locNNNN> boxes, ';' between objects) and save the --image with the "
+                 "boxes and labels drawn on it; needs exactly one --image. The number of boxes "
+                 "goes to stderr; with --json the object also gets \"detections\": [{label, "
+                 "box: {x_min, y_min, x_max, y_max} in pixels, segmentation_codes (16 VQ-VAE "
+                 "codes, only for segment answers)}]. An answer without <loc> tokens (a caption) "
+                 "draws nothing and saves the image unchanged. e.g. --prompt \"detect car ; "
+                 "person\" --draw boxes.png");
   app.add_flag("--stats", show_stats, "print timing and memory figures to stderr at the end");
   CLI11_PARSE(app, argc, argv);
+  if (!draw_path.empty()) check_draw_target(draw_path, image_paths.size());
 
   std::vector<vlmrt::ImageRgb8> images;
   for (const auto& path : image_paths) images.push_back(vlmrt::load_image(path));
@@ -76,6 +127,28 @@ int run_run(int argc, char** argv) {
   const vlmrt::GenerationOutput output =
       model.generate(images, prompt, options, print_piece, system);
 
+  // --draw: malformed detection text is reported (and fails the command) only after the answer
+  // itself has been printed, so the text is never lost.
+  std::optional<std::vector<vlmrt::Detection>> detections;
+  std::optional<vlmrt::Error> draw_error;
+  if (!draw_path.empty()) {
+    try {
+      detections =
+          vlmrt::parse_detections(output.text, images.front().width(), images.front().height());
+      vlmrt::ImageRgb8 canvas = images.front().clone();
+      vlmrt::draw_detections(canvas, *detections);
+      vlmrt::save_image(draw_path, canvas);
+    } catch (const vlmrt::Error& e) {
+      draw_error = e;
+    }
+  }
+  const auto report_draw = [&] {
+    if (draw_error) throw *draw_error;
+    if (detections)
+      std::fprintf(stderr, "drew %zu box%s on %s\n", detections->size(),
+                   detections->size() == 1 ? "" : "es", draw_path.c_str());
+  };
+
   if (as_json) {
     vlmrt::json::Json out = vlmrt::json::Json::object();
     out["text"] = output.text;
@@ -84,11 +157,16 @@ int run_run(int argc, char** argv) {
     out["seed"] = output.seed;
     out["backend"] = model.backend_name();
     out["stats"] = vlmrt::cli::stats_to_json(output.stats);
+    if (detections) out["detections"] = detections_to_json(*detections);
+    if (draw_error) out["detections_error"] = draw_error->what();
     std::printf("%s\n",
                 out.dump(2, ' ', false, vlmrt::json::Json::error_handler_t::replace).c_str());
+    std::fflush(stdout);
+    report_draw();
     return 0;
   }
   std::printf("\n");
+  std::fflush(stdout);
   if (show_stats) {
     const auto& s = output.stats;
     std::fprintf(stderr,
@@ -102,6 +180,7 @@ int run_run(int argc, char** argv) {
                  s.time_to_first_token_ms, s.peak_rss_mb,
                  std::string(vlmrt::to_string(output.finish_reason)).c_str());
   }
+  report_draw();
   return 0;
 }
 
