@@ -29,10 +29,8 @@ int main(int argc, char** argv) {
       try {
         vlmrt::VlmModel model = vlmrt::VlmModel::open(argv[1], type);
         // PaliGemma reads task prefixes, SmolVLM plain questions.
-        const char* prompt =
-            model.family().starts_with("paligemma") ? "caption en" : "Describe this image.";
         std::printf("[%s] %s\n", model.backend_name().c_str(),
-                    model.infer(image, prompt, 24).c_str());
+                    model.infer(image, model.caption_prompt(), 24).c_str());
       } catch (const vlmrt::Error& e) {
         ++failures;
         std::printf("[%s] not available: %s\n", name.c_str(), e.what());

@@ -147,6 +147,8 @@ class VlmModel : public InferenceBackend {
   GenerationOptions default_options() const;
   // "paligemma", "paligemma2", "idefics3" (SmolVLM) or "smolvlm" (SmolVLM2).
   std::string family() const;
+  // The family's request for a caption: "caption en" (PaliGemma) or "Describe the image."
+  std::string caption_prompt() const;
   const std::filesystem::path& model_dir() const;
 
   struct Impl;

@@ -16,6 +16,20 @@ std::string_view family_name(ModelFamily family) noexcept {
   return "?";
 }
 
+std::string_view family_id(ModelFamily family) noexcept {
+  switch (family) {
+    case ModelFamily::PaliGemma:
+      return "paligemma";
+    case ModelFamily::PaliGemma2:
+      return "paligemma2";
+    case ModelFamily::Idefics3:
+      return "idefics3";
+    case ModelFamily::SmolVlm:
+      return "smolvlm";
+  }
+  return "?";
+}
+
 bool is_paligemma(ModelFamily family) noexcept {
   return family == ModelFamily::PaliGemma || family == ModelFamily::PaliGemma2;
 }

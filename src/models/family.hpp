@@ -15,7 +15,9 @@ enum class ModelFamily {
   SmolVlm,     // model_type "smolvlm": SmolVLM2
 };
 
-std::string_view family_name(ModelFamily family) noexcept;
+std::string_view family_name(ModelFamily family) noexcept;  // "PaliGemma", "Idefics3 (SmolVLM)"
+// The API's identifier: "paligemma", "paligemma2", "idefics3" (SmolVLM) or "smolvlm" (SmolVLM2).
+std::string_view family_id(ModelFamily family) noexcept;
 bool is_paligemma(ModelFamily family) noexcept;
 bool is_idefics3_like(ModelFamily family) noexcept;  // Idefics3 or SmolVlm: same math and processor
 

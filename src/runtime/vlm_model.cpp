@@ -125,7 +125,11 @@ bool VlmModel::supports_batch() const {
   return impl_->backend->supports_batch();
 }
 std::string VlmModel::family() const {
-  return std::string(family_name(impl_->folder.config.family));
+  return std::string(family_id(impl_->folder.config.family));
+}
+
+std::string VlmModel::caption_prompt() const {
+  return is_paligemma(impl_->folder.config.family) ? "caption en" : "Describe the image.";
 }
 const std::filesystem::path& VlmModel::model_dir() const {
   return impl_->folder.dir;

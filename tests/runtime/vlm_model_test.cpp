@@ -52,6 +52,20 @@ TEST(VlmModel, EveryGoldenCaseGivesTheReferenceTokensFromImageFiles) {
   }
 }
 
+TEST(VlmModel, FamilyIsTheDocumentedIdentifierAndPicksTheCaptionPrompt) {
+  const std::pair<const char*, const char*> expected[] = {{"tiny-paligemma-fp32", "paligemma"},
+                                                          {"tiny-paligemma2-fp32", "paligemma2"},
+                                                          {"tiny-smolvlm-fp32", "idefics3"},
+                                                          {"tiny-smolvlm2-fp32", "smolvlm"}};
+  for (const auto& [fixture, family] : expected) {
+    const VlmModel model =
+        VlmModel::open(testing::source_dir() / "tests" / "fixtures" / "models" / fixture);
+    EXPECT_EQ(model.family(), family);
+    EXPECT_EQ(model.caption_prompt(),
+              std::string(family).starts_with("paligemma") ? "caption en" : "Describe the image.");
+  }
+}
+
 TEST(VlmModel, RepeatedCallsGiveTheSameAnswer) {
   const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
   VlmModel model = VlmModel::open(golden.model_dir);

@@ -24,10 +24,12 @@ CliRun vlmrt_cli(const std::string& args, const std::string& stdin_text = "") {
   return run;
 }
 
-CliRun vlmrt_cli_with_stderr(const std::string& args) {
+// `env` is prepended to the command line: "NAME=value".
+CliRun vlmrt_cli_with_stderr(const std::string& args, const std::string& env = "") {
   CliRun run;
   run.status = testing::run_command(
-      testing::shell_quote(testing::cli_path().string()) + " " + args + " 2>&1", &run.output);
+      env + " " + testing::shell_quote(testing::cli_path().string()) + " " + args + " 2>&1",
+      &run.output);
   return run;
 }
 
@@ -63,14 +65,63 @@ TEST(RunCli, JsonHasTheDocumentedKeysAndTheReferenceTokens) {
   EXPECT_NE(out.at("backend").get<std::string>().find("native-cpu"), std::string::npos);
 }
 
-TEST(RunCli, StreamedTextEqualsTheJsonText) {
-  const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "two_images");
-  const CliRun streamed = vlmrt_cli("run " + golden_args(golden));
-  const CliRun json = vlmrt_cli("run " + golden_args(golden) + " --json");
-  ASSERT_EQ(streamed.status, 0) << streamed.output;
-  ASSERT_EQ(json.status, 0) << json.output;
-  EXPECT_EQ(streamed.output,
-            nlohmann::json::parse(json.output).at("text").get<std::string>() + "\n");
+// The stream shows the answer without the whitespace a chat model writes first ("Assistant: a
+// red circle"); --json keeps the decoded text exactly.
+TEST(RunCli, StreamedTextEqualsTheJsonTextWithoutLeadingSpace) {
+  for (const char* name : {"two_images", "single_image_45x40"}) {
+    const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", name);
+    const CliRun streamed = vlmrt_cli("run " + golden_args(golden));
+    const CliRun json = vlmrt_cli("run " + golden_args(golden) + " --json");
+    ASSERT_EQ(streamed.status, 0) << streamed.output;
+    ASSERT_EQ(json.status, 0) << json.output;
+    std::string text = nlohmann::json::parse(json.output).at("text").get<std::string>();
+    text.erase(0, text.find_first_not_of(" \t\n"));
+    EXPECT_EQ(streamed.output, text + "\n") << name;
+  }
+}
+
+TEST(RunCli, AnImageWithoutPromptGetsTheFamilysCaptionPrompt) {
+  const auto smol = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
+  const std::filesystem::path image = smol.dir / smol.images.front();
+  const std::string model = " --model " + quoted(smol.model_dir) + " --image " + quoted(image);
+  const CliRun implicit = vlmrt_cli("run" + model + " --max-new-tokens 6 --json");
+  const CliRun explicit_prompt =
+      vlmrt_cli("run" + model + " --max-new-tokens 6 --json --prompt \"Describe the image.\"");
+  ASSERT_EQ(implicit.status, 0) << implicit.output;
+  EXPECT_EQ(nlohmann::json::parse(implicit.output).at("tokens"),
+            nlohmann::json::parse(explicit_prompt.output).at("tokens"));
+
+  const auto pali = testing::load_golden_case("tiny-paligemma-fp32", "caption_40x30");
+  const std::string pali_args = " --model " + quoted(pali.model_dir) + " --image " +
+                                quoted(pali.dir / pali.images.front()) +
+                                " --max-new-tokens 6 --json";
+  const CliRun caption = vlmrt_cli("run" + pali_args);
+  const CliRun caption_en = vlmrt_cli("run" + pali_args + " --prompt \"caption en\"");
+  ASSERT_EQ(caption.status, 0) << caption.output;
+  EXPECT_EQ(nlohmann::json::parse(caption.output).at("tokens"),
+            nlohmann::json::parse(caption_en.output).at("tokens"));
+}
+
+TEST(RunCli, NoPromptAndNoImageIsAnErrorSayingWhatToGive) {
+  const auto smol = testing::load_golden_case("tiny-smolvlm-fp32", "text_only");
+  const CliRun run = vlmrt_cli_with_stderr("run --model " + quoted(smol.model_dir));
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("give --prompt TEXT, or an --image"), std::string::npos) << run.output;
+}
+
+TEST(RunCli, WithoutModelItLooksForTheBundledModelAndSaysWhere) {
+  const auto scratch = testing::scratch_dir("no_bundled");
+  const CliRun run = vlmrt_cli_with_stderr("run --prompt hi --max-new-tokens 1",
+                                           "VLMRT_MODELS_DIR=" + quoted(scratch));
+  if (std::filesystem::exists(testing::source_dir() / "models" / "tiny-smolvlm" / "config.json")) {
+    // Found beside or above the executable even though VLMRT_MODELS_DIR has none.
+    EXPECT_EQ(run.status, 0) << run.output;
+  } else {
+    EXPECT_EQ(run.status, 1);
+    EXPECT_NE(run.output.find("bundled model tiny-smolvlm"), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find(scratch.string()), std::string::npos) << run.output;
+    EXPECT_NE(run.output.find("pass --model DIR"), std::string::npos) << run.output;
+  }
 }
 
 TEST(RunCli, SeededSamplingRepeats) {

@@ -45,7 +45,7 @@ int run_bench(int argc, char** argv) {
   vlmrt::cli::add_model_flags(app, model_flags);
   app.add_option("--image", image_path, "image file, e.g. --image photo.jpg")->required();
   app.add_option("--prompt", prompt,
-                 "prompt (default: \"caption en\" for PaliGemma, \"Describe this image.\" "
+                 "prompt (default: \"caption en\" for PaliGemma, \"Describe the image.\" "
                  "otherwise)");
   app.add_option("--runs", runs, "measured runs; the median is printed, e.g. --runs 5")
       ->capture_default_str()
@@ -64,8 +64,7 @@ int run_bench(int argc, char** argv) {
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start)
           .count();
-  if (prompt.empty())
-    prompt = model.family().starts_with("paligemma") ? "caption en" : "Describe this image.";
+  if (prompt.empty()) prompt = model.caption_prompt();
   vlmrt::GenerationOptions options = model.default_options();
   options.do_sample = false;
   options.ignore_eos = true;

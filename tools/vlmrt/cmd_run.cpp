@@ -4,8 +4,11 @@
 // detections and saves the image with the boxes drawn on it.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -53,13 +56,44 @@ vlmrt::json::Json detections_to_json(const std::vector<vlmrt::Detection>& detect
   return list;
 }
 
+// "generating: 37 pieces, 2.1 s" on stderr, rewritten in place, when stderr is a terminal and
+// generation runs for more than a second.
+class GenerationProgress {
+ public:
+  void tick() {
+    ++pieces_;
+    if (!tty_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(250))
+      return;
+    last_ = now;
+    shown_ = true;
+    std::fprintf(stderr, "\rvlmrt: generating: %zu pieces of text, %.1f s", pieces_,
+                 std::chrono::duration<double>(now - start_).count());
+  }
+  void finish() {
+    if (shown_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  bool tty_ = isatty(STDERR_FILENO) != 0;
+  bool shown_ = false;
+  std::size_t pieces_ = 0;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_ = start_;
+};
+
 int run_run(int argc, char** argv) {
   CLI::App app{
       "Ask a vision-language model about images. The answer is printed as it "
       "is generated; "
       "--json prints one object {text, tokens, finish_reason, seed, backend, "
       "stats} instead.\n\n"
+      "Without --model the bundled tiny-smolvlm answers (it knows only the synthetic shapes "
+      "task of docs/models.md); without --prompt a model gets its family's caption prompt "
+      "(\"Describe the image.\" / \"caption en\").\n\n"
       "Examples:\n"
+      "  vlmrt run --image samples/images/three_shapes.png\n"
       "  vlmrt run --model models/SmolVLM-256M-Instruct --image cat.jpg "
       "--prompt \"Can you describe this image?\"\n"
       "  vlmrt run --model models/paligemma-3b-mix-224 --image street.jpg "
@@ -88,8 +122,8 @@ int run_run(int argc, char** argv) {
                  "the question or instruction: SmolVLM's user message (\"Can "
                  "you describe this "
                  "image?\") or a PaliGemma task prefix (\"caption en\", "
-                 "\"detect cat\")")
-      ->required();
+                 "\"detect cat\"). Default with an --image: \"Describe the image.\" "
+                 "(SmolVLM) or \"caption en\" (PaliGemma)");
   app.add_option("--system", system,
                  "system message for chat models, e.g. --system \"Answer in one word.\"");
   vlmrt::cli::add_generation_flags(app, generation_flags);
@@ -114,18 +148,38 @@ int run_run(int argc, char** argv) {
 
   std::vector<vlmrt::ImageRgb8> images;
   for (const auto& path : image_paths) images.push_back(vlmrt::load_image(path));
+  if (prompt.empty() && images.empty())
+    throw vlmrt::Error(vlmrt::ErrorKind::InvalidArgument,
+                       "nothing to ask: give --prompt TEXT, or an --image to caption (see "
+                       "vlmrt run --help)");
   vlmrt::VlmModel model = model_flags.open();
+  if (prompt.empty()) prompt = model.caption_prompt();
   const vlmrt::GenerationOptions options = generation_flags.resolve(model, 128);
 
-  vlmrt::StreamCallback print_piece;
-  if (!as_json)
-    print_piece = [](std::string_view piece) {
+  // Streamed text is shown without the space chat models put after "Assistant:"; --json keeps
+  // the text exactly as decoded and shows a progress line instead (on a terminal, after 1 s).
+  vlmrt::StreamCallback on_text;
+  bool started = false;
+  GenerationProgress progress;
+  if (as_json)
+    on_text = [&](std::string_view) {
+      progress.tick();
+      return true;
+    };
+  else
+    on_text = [&](std::string_view piece) {
+      if (!started) {
+        const std::size_t first = piece.find_first_not_of(" \t\n");
+        if (first == std::string_view::npos) return true;
+        piece.remove_prefix(first);
+        started = true;
+      }
       std::fwrite(piece.data(), 1, piece.size(), stdout);
       std::fflush(stdout);
       return true;
     };
-  const vlmrt::GenerationOutput output =
-      model.generate(images, prompt, options, print_piece, system);
+  const vlmrt::GenerationOutput output = model.generate(images, prompt, options, on_text, system);
+  progress.finish();
 
   // --draw: malformed detection text is reported (and fails the command) only after the answer
   // itself has been printed, so the text is never lost.

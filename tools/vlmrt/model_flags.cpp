@@ -1,5 +1,7 @@
 #include "model_flags.hpp"
 
+#include "bundled_models.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <future>
@@ -9,11 +11,10 @@ namespace vlmrt::cli {
 
 void add_model_flags(CLI::App& app, ModelFlags& flags) {
   app.add_option("--model", flags.model_dir,
-                 "Hugging Face model folder (config.json, *.safetensors, "
-                 "tokenizer.json, "
-                 "preprocessor_config.json, chat template), e.g. --model "
-                 "models/SmolVLM-256M-Instruct")
-      ->required();
+                 "Hugging Face model folder (config.json, *.safetensors, tokenizer.json, "
+                 "preprocessor_config.json, chat template; onnx/ for the onnx-* backends), e.g. "
+                 "--model models/SmolVLM-256M-Instruct. Default: the bundled tiny-smolvlm, "
+                 "which knows only the synthetic shapes task (docs/models.md)");
   app.add_option("--backend", flags.backend,
                  "inference backend: native (vlmrt's CPU engine), onnx-cpu, onnx-cuda, "
                  "onnx-tensorrt, e.g. --backend native")
@@ -85,9 +86,15 @@ ModelOptions ModelFlags::model_options() const {
   return options;
 }
 
+std::filesystem::path ModelFlags::resolved_model_dir() const {
+  if (!model_dir.empty()) return model_dir;
+  return find_bundled_model(kDefaultBundledModel);
+}
+
 VlmModel ModelFlags::open() const {
   const ModelOptions options = model_options();
   const BackendType type = backend_type();
+  const std::filesystem::path model_dir = resolved_model_dir();
   // Say what is happening when opening takes a while (a big checkpoint on a
   // cold disk).
   auto opening =

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@
 namespace vlmrt::cli {
 
 struct ModelFlags {
-  std::string model_dir;
+  std::string model_dir;  // empty: the bundled default model
   std::string backend = "native";
   std::size_t threads = 0;
   std::size_t context_length = 0;
@@ -32,6 +33,8 @@ struct ModelFlags {
   BackendType backend_type() const;
   ModelOptions model_options() const;
 
+  // --model, or the bundled default model's folder (NotFound saying where it looked).
+  std::filesystem::path resolved_model_dir() const;
   VlmModel open() const;  // prints "loading ..." to stderr when it takes over a second
 };
 void add_model_flags(CLI::App& app, ModelFlags& flags);
