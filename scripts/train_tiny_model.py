@@ -53,7 +53,11 @@ HELD_OUT_SEED = 1_000_000
 REFERENCE_SEED = 2_000_000
 TOKENIZER_VOCAB = {"smolvlm": 600, "paligemma": 500}
 SMOLVLM_RESERVED = 4
-LOC_SIGMA = 2.0  # bins: width of the soft target around each true <loc> bin
+# Box coordinates are ordered bins: the target of a <loc> token is mostly a Gaussian over the
+# neighbouring bins (8 bins = 1 px of a 128 px model input), so that a near miss costs less than
+# a far one; the rest stays on the exact bin.
+LOC_SIGMA = 8.0
+LOC_SOFT_WEIGHT = 0.8
 
 
 # ---------------------------------------------------------------------------------------------
@@ -61,10 +65,11 @@ LOC_SIGMA = 2.0  # bins: width of the soft target around each true <loc> bin
 
 
 def smolvlm_config(image_token: int, vocab: int) -> dict:
-    # 64 px tiles of 16 px patches: 4 image tokens per tile after the 2x2 pixel shuffle; images
+    # 64 px tiles of 8 px patches: 16 image tokens per tile after the 2x2 pixel shuffle; images
     # are resized to 128 px on the long side, so 1x2, 2x1 and 2x2 grids (plus the global view).
+    # (16 px patches learned colours quickly but shapes hardly: a whole shape fits in a patch.)
     vision = {"hidden_size": 96, "image_size": 64, "intermediate_size": 192,
-              "num_attention_heads": 4, "num_hidden_layers": 3, "patch_size": 16,
+              "num_attention_heads": 4, "num_hidden_layers": 3, "patch_size": 8,
               "size": {"longest_edge": 128}, "max_image_size": {"longest_edge": 64}}
     text = {"hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4,
             "num_hidden_layers": 4, "num_key_value_heads": 2, "head_dim": 32,
@@ -79,13 +84,13 @@ def paligemma_config(image_token: int, vocab: int) -> dict:
         {"hidden_size": 128, "intermediate_size": 256, "num_attention_heads": 4,
          "num_hidden_layers": 4, "num_key_value_heads": 1, "head_dim": 32,
          "max_position_embeddings": 512, "rope_theta": 10000.0, "rms_norm_eps": 1e-06,
-         "num_image_tokens": 64, "vocab_size": vocab}, 128, "float32")
+         "num_image_tokens": 144, "vocab_size": vocab}, 128, "float32")
     config["hidden_size"] = 128
     config["image_token_index"] = image_token
     config["vision_config"] = {
         "hidden_size": 128, "intermediate_size": 256, "model_type": "siglip_vision_model",
-        "num_attention_heads": 4, "num_hidden_layers": 4, "num_image_tokens": 64,
-        "patch_size": 16, "image_size": 128, "layer_norm_eps": 1e-06,
+        "num_attention_heads": 4, "num_hidden_layers": 4, "num_image_tokens": 144,
+        "patch_size": 8, "image_size": 96, "layer_norm_eps": 1e-06,
         "hidden_act": "gelu_pytorch_tanh", "projection_dim": 128, "vision_use_head": False}
     return config
 
@@ -267,8 +272,6 @@ def loss_of(model: ref_models.VisionLanguageModel, batch: Batch,
     log_probs = torch.log_softmax(picked.float(), dim=-1)
     nll = -log_probs.gather(1, targets[:, None])[:, 0]
     if loc_ids is not None:
-        # Box coordinates are ordered bins: spread half the target over neighbouring bins so that
-        # a near miss costs less than a far one.
         is_loc = (targets >= loc_ids[0]) & (targets <= loc_ids[-1])
         if bool(is_loc.any()):
             true_bin = (targets[is_loc] - loc_ids[0]).float()
@@ -277,7 +280,7 @@ def loss_of(model: ref_models.VisionLanguageModel, batch: Batch,
             soft = soft / soft.sum(1, keepdim=True)
             soft_nll = -(soft * log_probs[is_loc][:, loc_ids]).sum(1)
             nll = nll.clone()
-            nll[is_loc] = 0.5 * nll[is_loc] + 0.5 * soft_nll
+            nll[is_loc] = (1 - LOC_SOFT_WEIGHT) * nll[is_loc] + LOC_SOFT_WEIGHT * soft_nll
     return nll.mean()
 
 
@@ -377,6 +380,23 @@ def initial_model(task: Task, seed: int) -> ref_models.VisionLanguageModel:
     return model.float().train()
 
 
+def load_matching(model: ref_models.VisionLanguageModel, folder: str) -> List[str]:
+    """Copies the tensors of an earlier checkpoint whose names and shapes still match (e.g. the
+    text model after a change of patch size); returns the names left at their initial values."""
+    from scripts.reference.weights import load_checkpoint
+    old = load_checkpoint(folder)
+    state = model.state_dict()
+    fresh = []
+    for name, tensor in state.items():
+        if name == "lm_head.weight" and model.config.tie_word_embeddings:
+            continue  # the embedding table itself
+        if name in old and tuple(old[name].shape) == tuple(tensor.shape):
+            tensor.copy_(old[name].float())
+        else:
+            fresh.append(name)
+    return fresh
+
+
 def save_weights(task: Task, model: ref_models.VisionLanguageModel, out: str) -> None:
     tensors = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
     if task.config.tie_word_embeddings:
@@ -457,6 +477,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--eval-every", type=int, default=500, help="0 = only at the end")
     parser.add_argument("--eval-count", type=int, default=100, help="held-out scenes per eval")
     parser.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    parser.add_argument("--init-from", metavar="DIR",
+                        help="start from the tensors of DIR's checkpoint that still fit the "
+                             "architecture (the others are initialised afresh)")
     parser.add_argument("--evaluate-only", action="store_true",
                         help="evaluate the folder's weights and exit")
     parser.add_argument("--write-reference", metavar="JSON",
@@ -476,6 +499,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
             start_step = int(torch.load(state)["step"])
     else:
         model = initial_model(task, args.seed)
+        if args.init_from:
+            with torch.no_grad():
+                fresh = load_matching(model, args.init_from)
+            print(f"initialised from {args.init_from}; fresh: {', '.join(fresh) or 'none'}",
+                  flush=True)
     params = sum(p.numel() for p in model.parameters())
     print(f"{args.family}: {params / 1e6:.2f} M parameters", flush=True)
     if not args.evaluate_only:

@@ -132,7 +132,7 @@ int run_run(int argc, char** argv) {
                "backend, stats with "
                "image_encode_ms, tiles, prefill_tokens, prefill_tokens_per_s, "
                "decode_tokens, "
-               "decode_tokens_per_s, time_to_first_token_ms, peak_rss_mb)");
+               "decode_tokens_per_s, time_to_first_token_ms, peak_rss_mb), e.g. --json > out.json");
   app.add_option("--draw", draw_path,
                  "OUT.png or OUT.ppm: parse the answer as PaliGemma detection/segmentation "
                  "output (<locNNNN> boxes, ';' between objects) and save the --image with the "
@@ -142,7 +142,8 @@ int run_run(int argc, char** argv) {
                  "codes, only for segment answers)}]. An answer without <loc> tokens (a caption) "
                  "draws nothing and saves the image unchanged. e.g. --prompt \"detect car ; "
                  "person\" --draw boxes.png");
-  app.add_flag("--stats", show_stats, "print timing and memory figures to stderr at the end");
+  app.add_flag("--stats", show_stats,
+               "print timing and memory figures to stderr at the end, e.g. --stats");
   CLI11_PARSE(app, argc, argv);
   if (!draw_path.empty()) check_draw_target(draw_path, image_paths.size());
 

@@ -32,18 +32,22 @@ void add_model_flags(CLI::App& app, ModelFlags& flags) {
       ->capture_default_str();
   app.add_flag("--allow-cpu-fallback", flags.allow_cpu_fallback,
                "if the CUDA/TensorRT provider or the GPU is missing, run on the CPU provider "
-               "(logged) instead of failing");
+               "(logged) instead of failing, e.g. --backend onnx-cuda --allow-cpu-fallback");
   app.add_option("--graph-opt-level", flags.graph_optimization_level,
-                 "ONNX Runtime graph optimisation: 0 (off), 1 (basic), 2 (extended), 99 (all)")
+                 "ONNX Runtime graph optimisation: 0 (off), 1 (basic), 2 (extended), 99 (all), "
+                 "e.g. --graph-opt-level 1")
       ->capture_default_str();
-  app.add_flag("--trt-fp16,!--no-trt-fp16", flags.trt_fp16,
-               "TensorRT: allow fp16 kernels (default on)");
-  app.add_flag("--trt-int8", flags.trt_int8, "TensorRT: allow int8 kernels (default off)");
+  app.add_option("--trt-fp16", flags.trt_fp16,
+                 "TensorRT: allow fp16 kernels, on or off (default on), e.g. --trt-fp16 off");
+  app.add_flag("--trt-int8", flags.trt_int8,
+               "TensorRT: allow int8 kernels (default off), e.g. --backend onnx-tensorrt "
+               "--trt-int8");
   app.add_option("--trt-workspace-mb", flags.trt_workspace_mb,
                  "TensorRT: builder workspace in MiB, e.g. --trt-workspace-mb 2048")
       ->capture_default_str();
   app.add_option("--trt-cache", flags.trt_cache,
-                 "TensorRT: engine cache folder (created if missing, reused across runs)")
+                 "TensorRT: engine cache folder (created if missing, reused across runs), e.g. "
+                 "--trt-cache ~/.cache/vlmrt/trt")
       ->capture_default_str();
   app.add_option("--context-length", flags.context_length,
                  "KV cache positions for chat (0 = the model's "
@@ -109,13 +113,15 @@ void add_generation_flags(CLI::App& app, GenerationFlags& flags) {
                  "stop after this many generated tokens (default 128), e.g. "
                  "--max-new-tokens 64");
   app.add_flag("--ignore-eos", flags.ignore_eos,
-               "keep generating past the end-of-sequence token (benchmarks)");
+               "keep generating past the end-of-sequence token (benchmarks), e.g. "
+               "--ignore-eos --max-new-tokens 256");
   app.add_flag("--sample", flags.sample,
                "sample instead of greedy decoding (implied by "
                "--temperature/--top-k/--top-p/"
                "--min-p), e.g. --sample --seed 7");
   app.add_flag("--greedy", flags.greedy,
-               "greedy decoding even when the model's generation_config.json samples");
+               "greedy decoding even when the model's generation_config.json samples, e.g. "
+               "--greedy");
   app.add_option("--temperature", flags.temperature, "sampling temperature > 0, e.g. 0.7");
   app.add_option("--top-k", flags.top_k, "keep the k most likely tokens (0 = off), e.g. 50");
   app.add_option("--top-p", flags.top_p, "nucleus sampling mass in (0, 1], e.g. 0.9");
