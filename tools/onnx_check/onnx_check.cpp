@@ -4,6 +4,7 @@
 #include <onnxruntime_cxx_api.h>
 
 #include <CLI/CLI.hpp>
+#include <cstddef>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -12,62 +13,61 @@
 #include <string>
 #include <vector>
 
-#include "npy.hpp"
+#include "core/npy.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-using vlmrt::onnx_check::NpyArray;
-using vlmrt::onnx_check::NpyType;
+namespace npy = vlmrt::npy;
 
-std::optional<NpyType> npy_type(ONNXTensorElementDataType type) {
+std::optional<npy::ElementType> npy_type(ONNXTensorElementDataType type) {
   switch (type) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
-      return NpyType::kFloat32;
+      return npy::ElementType::Float32;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16:
-      return NpyType::kFloat16;
+      return npy::ElementType::Float16;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE:
-      return NpyType::kFloat64;
+      return npy::ElementType::Float64;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
-      return NpyType::kInt64;
+      return npy::ElementType::Int64;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
-      return NpyType::kInt32;
+      return npy::ElementType::Int32;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
-      return NpyType::kInt8;
+      return npy::ElementType::Int8;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
-      return NpyType::kUint8;
+      return npy::ElementType::Uint8;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
-      return NpyType::kBool;
+      return npy::ElementType::Bool;
     default:
       return std::nullopt;
   }
 }
 
-ONNXTensorElementDataType onnx_type(NpyType type) {
+ONNXTensorElementDataType onnx_type(npy::ElementType type) {
   switch (type) {
-    case NpyType::kFloat32:
+    case npy::ElementType::Float32:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case NpyType::kFloat16:
+    case npy::ElementType::Float16:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-    case NpyType::kFloat64:
+    case npy::ElementType::Float64:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE;
-    case NpyType::kInt64:
+    case npy::ElementType::Int64:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    case NpyType::kInt32:
+    case npy::ElementType::Int32:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case NpyType::kInt8:
+    case npy::ElementType::Int8:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case NpyType::kUint8:
+    case npy::ElementType::Uint8:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case NpyType::kBool:
+    case npy::ElementType::Bool:
       return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
   }
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
 
 std::string type_name(ONNXTensorElementDataType type) {
-  const auto npy = npy_type(type);
-  return npy ? vlmrt::onnx_check::npy_type_name(*npy) : "onnx-type-" + std::to_string(type);
+  const auto element = npy_type(type);
+  return element ? std::string(npy::type_name(*element)) : "onnx-type-" + std::to_string(type);
 }
 
 // One graph input or output as ORT reports it: symbolic dims keep their names ("batch_size").
@@ -141,11 +141,11 @@ void print_port(const char* kind, const PortInfo& port) {
 }
 
 // Fixed dims of the graph input must match the file; symbolic dims accept any size.
-void check_input(const PortInfo& port, const NpyArray& array, const std::string& file) {
+void check_input(const PortInfo& port, const npy::RawArray& array, const std::string& file) {
   if (!port.is_tensor) throw std::runtime_error("input '" + port.name + "' is not a tensor");
   if (onnx_type(array.type) != port.type) {
     throw std::runtime_error("input '" + port.name + "' expects " + type_name(port.type) + ", " +
-                             file + " holds " + vlmrt::onnx_check::npy_type_name(array.type));
+                             file + " holds " + std::string(npy::type_name(array.type)));
   }
   bool ok = array.shape.size() == port.dims.size();
   for (size_t i = 0; ok && i < port.dims.size(); ++i) {
@@ -158,7 +158,7 @@ void check_input(const PortInfo& port, const NpyArray& array, const std::string&
   }
 }
 
-NpyArray to_npy(const Ort::Value& value, const std::string& name) {
+npy::RawArray to_npy(const Ort::Value& value, const std::string& name) {
   if (!value.IsTensor()) throw std::runtime_error("output '" + name + "' is not a tensor");
   const auto info = value.GetTensorTypeAndShapeInfo();
   const auto type = npy_type(info.GetElementType());
@@ -166,12 +166,12 @@ NpyArray to_npy(const Ort::Value& value, const std::string& name) {
     throw std::runtime_error("output '" + name + "' has type " + type_name(info.GetElementType()) +
                              ", which .npy output does not support");
   }
-  NpyArray array;
+  npy::RawArray array;
   array.type = *type;
   array.shape = info.GetShape();
-  const size_t bytes = info.GetElementCount() * vlmrt::onnx_check::npy_item_size(*type);
-  const auto* data = static_cast<const uint8_t*>(value.GetTensorRawData());
-  array.data.assign(data, data + bytes);
+  const size_t bytes = info.GetElementCount() * npy::item_size(*type);
+  const auto* data = static_cast<const std::byte*>(value.GetTensorRawData());
+  array.bytes.assign(data, data + bytes);
   return array;
 }
 
@@ -253,17 +253,17 @@ int run(const Options& options) {
       throw std::runtime_error("--input names '" + name + "', the graph has no such input");
   }
 
-  std::vector<NpyArray> arrays;
+  std::vector<npy::RawArray> arrays;
   arrays.reserve(feeds.size());
   std::vector<Ort::Value> values;
   std::vector<const char*> input_names;
   const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   for (const auto* port : feeds) {
     const std::string& file = files[port->name];
-    arrays.push_back(vlmrt::onnx_check::read_npy(file));
-    NpyArray& array = arrays.back();
+    arrays.push_back(npy::read_raw(file));
+    npy::RawArray& array = arrays.back();
     check_input(*port, array, file);
-    values.push_back(Ort::Value::CreateTensor(memory, array.data.data(), array.data.size(),
+    values.push_back(Ort::Value::CreateTensor(memory, array.bytes.data(), array.bytes.size(),
                                               array.shape.data(), array.shape.size(), port->type));
     input_names.push_back(port->name.c_str());
   }
@@ -279,12 +279,12 @@ int run(const Options& options) {
   }
   if (!options.outputs_dir.empty()) fs::create_directories(options.outputs_dir);
   for (size_t i = 0; i < outputs.size(); ++i) {
-    const NpyArray array = to_npy(outputs[i], ports.outputs[i].name);
+    const npy::RawArray array = to_npy(outputs[i], ports.outputs[i].name);
     std::printf("result %s %s %s\n", ports.outputs[i].name.c_str(),
-                vlmrt::onnx_check::npy_type_name(array.type), shape_text(array.shape, {}).c_str());
+                std::string(npy::type_name(array.type)).c_str(),
+                shape_text(array.shape, {}).c_str());
     if (!options.outputs_dir.empty()) {
-      vlmrt::onnx_check::write_npy(
-          (fs::path(options.outputs_dir) / (ports.outputs[i].name + ".npy")).string(), array);
+      npy::write_raw(fs::path(options.outputs_dir) / (ports.outputs[i].name + ".npy"), array);
     }
   }
   return 0;
