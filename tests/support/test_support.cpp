@@ -87,14 +87,12 @@ int run_command(const std::string& command, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-namespace {
 std::string file_digest(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream content;
   content << in.rdbuf();
   return std::to_string(std::hash<std::string>{}(content.str()));
 }
-}  // namespace
 
 fs::path generated_data(const std::string& name, const fs::path& script, const std::string& args) {
   const fs::path root = fs::path(VLMRT_BINARY_DIR) / "test_data";

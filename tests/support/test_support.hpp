@@ -27,6 +27,10 @@ std::filesystem::path scratch_dir(const std::string& name);
 // Runs `command` (through /bin/sh) and returns its exit status; stdout+stderr go to `output`.
 int run_command(const std::string& command, std::string* output = nullptr);
 
+// A digest of a file's bytes (changes when the content does), e.g. to key generated_data on an
+// input file.
+std::string file_digest(const std::filesystem::path& path);
+
 // Generates reference data once per build tree, safely across parallel test processes: runs
 // `python() + " " + script + " --out DIR " + args` into a temp folder and renames it to
 // build/test_data/<name> when the script succeeds. Later calls (any process) reuse it while the
