@@ -1,6 +1,5 @@
 #include "backends/native/native_backend.hpp"
 
-#include <algorithm>
 #include <string>
 
 #include "backends/native/cpu/cpu_features.hpp"
@@ -10,12 +9,11 @@
 #include "backends/native/model/vision_encoder.hpp"
 #include "core/thread_pool.hpp"
 #include "models/network.hpp"
+#include "runtime/chunked_encoding.hpp"
 
 namespace vlmrt::native {
 
 namespace {
-
-constexpr int kFramesPerChunk = 4;
 
 class NativeBackend final : public runtime::ModelBackend {
  public:
@@ -32,29 +30,10 @@ class NativeBackend final : public runtime::ModelBackend {
   }
   bool supports_batch() const override { return false; }
 
-  // Frames go through the tower a few at a time: the activations of a chunk (the MLP's alone is
-  // ~12 MB per SigLIP-B tile) stay small while each GEMM still has thousands of rows. A padded
-  // multi-prompt batch (with a mask) runs whole, since its padding frames are dropped inside.
   runtime::ImageFeatures encode_images(const PixelBatch& pixels) override {
-    if (pixels.has_mask() || pixels.num_frames <= kFramesPerChunk) return vision_.encode(pixels);
-    runtime::ImageFeatures all;
-    for (int first = 0; first < pixels.num_frames; first += kFramesPerChunk) {
-      PixelBatch chunk;
-      chunk.height = pixels.height;
-      chunk.width = pixels.width;
-      chunk.num_frames = std::min(kFramesPerChunk, pixels.num_frames - first);
-      chunk.frames_per_sample = chunk.num_frames;
-      const auto begin =
-          pixels.pixel_values.begin() + static_cast<std::ptrdiff_t>(pixels.frame_size() * first);
-      chunk.pixel_values.assign(
-          begin, begin + static_cast<std::ptrdiff_t>(pixels.frame_size() * chunk.num_frames));
-      runtime::ImageFeatures part = vision_.encode(chunk);
-      all.values.insert(all.values.end(), part.values.begin(), part.values.end());
-      all.rows += part.rows;
-      all.width = part.width;
-      all.frames += part.frames;
-    }
-    return all;
+    return runtime::encode_in_chunks(
+        pixels, runtime::kFramesPerChunk,
+        [&](const PixelBatch& chunk) { return vision_.encode(chunk); });
   }
 
   std::unique_ptr<runtime::Sequence> new_sequence(std::size_t capacity) override {

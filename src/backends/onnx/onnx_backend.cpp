@@ -10,6 +10,7 @@
 #include "backends/onnx/onnx_sequence.hpp"
 #include "backends/onnx/providers.hpp"
 #include "backends/onnx/vision_runner.hpp"
+#include "runtime/chunked_encoding.hpp"
 
 namespace vlmrt::onnx {
 
@@ -52,8 +53,17 @@ class OnnxBackend final : public runtime::ModelBackend {
   }
   bool supports_batch() const override { return false; }
 
+  // Float graphs run a few frames at a time (the same values per frame, a fraction of the
+  // memory). Dynamically quantized graphs take every frame at once, as transformers.js runs them:
+  // their activation scales come from the whole batch, so chunks would change the features.
   runtime::ImageFeatures encode_images(const PixelBatch& pixels) override {
-    return with_ort_errors("ONNX vision encoder", [&] { return vision_->encode(pixels); });
+    const std::string& variant = files_.at(Graph::Vision).variant;
+    const bool float_graph = variant == "fp32" || variant == "fp16";
+    return with_ort_errors("ONNX vision encoder", [&] {
+      return runtime::encode_in_chunks(
+          pixels, float_graph ? runtime::kFramesPerChunk : pixels.num_frames,
+          [&](const PixelBatch& chunk) { return vision_->encode(chunk); });
+    });
   }
 
   std::unique_ptr<runtime::Sequence> new_sequence(std::size_t capacity) override {
