@@ -15,6 +15,7 @@
 
 #include "backends/native/cpu/attention_internal.hpp"
 #include "backends/native/cpu/cpu_features.hpp"
+#include "backends/native/cpu/isa_dispatch.hpp"
 #include "backends/native/cpu/ops_math.hpp"
 #include "vlmrt/errors.hpp"
 
@@ -320,43 +321,13 @@ VLMRT_KERNEL_INLINE void work_loop(const BlockKernel<P>& kernel, std::atomic<std
 }
 
 template <Precision P>
-void work_loop_portable(const BlockKernel<P>& kernel, std::atomic<std::size_t>& next,
-                        std::size_t tasks, float* scratch) {
-  work_loop(kernel, next, tasks, scratch);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-template <Precision P>
-__attribute__((target("avx2,f16c"))) void work_loop_avx2(const BlockKernel<P>& kernel,
-                                                         std::atomic<std::size_t>& next,
-                                                         std::size_t tasks, float* scratch) {
-  work_loop(kernel, next, tasks, scratch);
-}
-
-template <Precision P>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c"))) void work_loop_avx512(
-    const BlockKernel<P>& kernel, std::atomic<std::size_t>& next, std::size_t tasks,
-    float* scratch) {
-  work_loop(kernel, next, tasks, scratch);
-}
-#endif
-
-template <Precision P>
 void run_slots(const BlockKernel<P>& kernel, std::size_t slots, std::size_t tasks, float* scratch,
                ThreadPool& pool) {
-  auto loop = &work_loop_portable<P>;
-#if defined(__x86_64__) && defined(__GNUC__)
-  const CpuIsa isa = active_cpu_isa();
-  if (isa >= CpuIsa::Avx512) {
-    loop = &work_loop_avx512<P>;
-  } else if (isa >= CpuIsa::Avx2) {
-    loop = &work_loop_avx2<P>;
-  }
-#endif
   std::atomic<std::size_t> next{0};
   detail::parallel_for(pool, 0, slots, [&](std::size_t slot_begin, std::size_t slot_end) {
     for (std::size_t slot = slot_begin; slot < slot_end; ++slot)
-      loop(kernel, next, tasks, scratch + slot * kernel.layout.per_slot);
+      with_best_isa(
+          [&] { work_loop(kernel, next, tasks, scratch + slot * kernel.layout.per_slot); });
   });
 }
 

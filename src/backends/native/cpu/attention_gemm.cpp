@@ -35,6 +35,7 @@
 #include "backends/native/cpu/attention_internal.hpp"
 #include "backends/native/cpu/cpu_features.hpp"
 #include "backends/native/cpu/gemm_kernels.hpp"
+#include "backends/native/cpu/isa_dispatch.hpp"
 #include "backends/native/cpu/ops_math.hpp"
 #include "vlmrt/errors.hpp"
 
@@ -371,28 +372,6 @@ VLMRT_KERNEL_INLINE void work_loop(const GemmAttention<P>& kernel, std::atomic<s
 }
 
 template <Precision P>
-void work_loop_portable(const GemmAttention<P>& kernel, std::atomic<std::size_t>& next,
-                        std::size_t tasks, float* slot) {
-  work_loop(kernel, next, tasks, slot);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-template <Precision P>
-__attribute__((target("avx2,f16c"))) void work_loop_avx2(const GemmAttention<P>& kernel,
-                                                         std::atomic<std::size_t>& next,
-                                                         std::size_t tasks, float* slot) {
-  work_loop(kernel, next, tasks, slot);
-}
-
-template <Precision P>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c"))) void work_loop_avx512(
-    const GemmAttention<P>& kernel, std::atomic<std::size_t>& next, std::size_t tasks,
-    float* slot) {
-  work_loop(kernel, next, tasks, slot);
-}
-#endif
-
-template <Precision P>
 void dispatch(const float* q, const float* k_cache, const float* v_cache, float* out,
               const AttentionParams& p, float* scratch, ThreadPool& pool) {
   const CpuIsa isa = active_cpu_isa();
@@ -405,14 +384,6 @@ void dispatch(const float* q, const float* k_cache, const float* v_cache, float*
                                 p.q_stride != 0 ? p.q_stride : width,
                                 p.out_stride != 0 ? p.out_stride : width,
                                 plan_for(p, detail::kernels_for(isa))};
-  auto loop = &work_loop_portable<P>;
-#if defined(__x86_64__) && defined(__GNUC__)
-  if (isa >= CpuIsa::Avx512) {
-    loop = &work_loop_avx512<P>;
-  } else if (isa >= CpuIsa::Avx2) {
-    loop = &work_loop_avx2<P>;
-  }
-#endif
   const std::size_t tasks = p.heads * kernel.plan.blocks;
   const std::size_t slots = std::min(pool.size(), tasks);
   const std::size_t per_slot = slot_floats(p);
@@ -423,7 +394,7 @@ void dispatch(const float* q, const float* k_cache, const float* v_cache, float*
       float* base = scratch + slot * per_slot;
       const auto address = reinterpret_cast<std::uintptr_t>(base);
       base += (round_up(address, 64) - address) / sizeof(float);
-      loop(kernel, next, tasks, base);
+      with_best_isa([&] { work_loop(kernel, next, tasks, base); });
     }
   });
 }

@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "backends/native/cpu/cpu_features.hpp"
+#include "backends/native/cpu/isa_dispatch.hpp"
 #include "backends/native/cpu/ops_math.hpp"
 #include "vlmrt/errors.hpp"
 
@@ -176,48 +177,25 @@ VLMRT_OPS_INLINE void activation_loop(const float* x, const float* x2, float* y,
   }
 }
 
-template <Precision P, int Kind>
-void activation_portable(const float* x, const float* x2, float* y, std::size_t n) {
-  activation_loop<P, Kind>(x, x2, y, n);
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-template <Precision P, int Kind>
-__attribute__((target("avx2,f16c"))) void activation_avx2(const float* x, const float* x2, float* y,
-                                                          std::size_t n) {
-  activation_loop<P, Kind>(x, x2, y, n);
-}
-
-template <Precision P, int Kind>
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,f16c"))) void activation_avx512(
-    const float* x, const float* x2, float* y, std::size_t n) {
-  activation_loop<P, Kind>(x, x2, y, n);
-}
-#endif
-
 using ActivationFn = void (*)(const float*, const float*, float*, std::size_t);
 
+// The loop compiled for the best ISA this CPU allows (isa_dispatch.hpp).
 template <Precision P, int Kind>
-ActivationFn pick_for_isa() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  const CpuIsa isa = active_cpu_isa();
-  if (isa >= CpuIsa::Avx512) return &activation_avx512<P, Kind>;
-  if (isa >= CpuIsa::Avx2) return &activation_avx2<P, Kind>;
-#endif
-  return &activation_portable<P, Kind>;
+void activation_best_isa(const float* x, const float* x2, float* y, std::size_t n) {
+  with_best_isa([&] { activation_loop<P, Kind>(x, x2, y, n); });
 }
 
 template <int Kind>
 ActivationFn pick_activation(Precision precision) {
   switch (precision) {
     case Precision::F32:
-      return pick_for_isa<Precision::F32, Kind>();
+      return &activation_best_isa<Precision::F32, Kind>;
     case Precision::Bf16:
-      return pick_for_isa<Precision::Bf16, Kind>();
+      return &activation_best_isa<Precision::Bf16, Kind>;
     case Precision::F16:
-      return pick_for_isa<Precision::F16, Kind>();
+      return &activation_best_isa<Precision::F16, Kind>;
   }
-  return pick_for_isa<Precision::F32, Kind>();
+  return &activation_best_isa<Precision::F32, Kind>;
 }
 
 }  // namespace
