@@ -191,6 +191,32 @@ def render(scene: Scene) -> Image.Image:
     return image
 
 
+def label_maps(scene: Scene) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-pixel ground truth, [height, width] uint8 each: the shape kind (1 + index in SHAPES)
+    and its colour (1 + index in sorted COLOURS) covering the pixel, 0 for background."""
+    kinds = Image.new("L", (scene.width, scene.height), 0)
+    colours = Image.new("L", (scene.width, scene.height), 0)
+    colour_index = {name: i + 1 for i, name in enumerate(sorted(COLOURS))}
+    for shape in scene.shapes:
+        x0, y0, x1, y1 = shape.box
+        if shape.kind == "circle":
+            outline = None
+        elif shape.kind == "square":
+            outline = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+        elif shape.kind == "triangle":
+            outline = [((x0 + x1) / 2, y0), (x1, y1), (x0, y1)]
+        else:
+            outline = _star(shape.box)
+        for image, value in ((kinds, SHAPES.index(shape.kind) + 1),
+                             (colours, colour_index[shape.colour])):
+            draw = ImageDraw.Draw(image)
+            if outline is None:
+                draw.ellipse([x0, y0, x1, y1], fill=value)
+            else:
+                draw.polygon(outline, fill=value)
+    return np.asarray(kinds), np.asarray(colours)
+
+
 def tight_box(shape: Shape) -> Box:
     """The drawn extent: a star's top point and lower points do not reach the box's bottom."""
     if shape.kind != "star":

@@ -58,6 +58,7 @@ SMOLVLM_RESERVED = 4
 # a far one; the rest stays on the exact bin.
 LOC_SIGMA = 8.0
 LOC_SOFT_WEIGHT = 0.8
+PATCH_LOSS_WEIGHT = 0.5
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,6 +171,8 @@ class Example:
     prompt_ids: List[int]
     answer_ids: List[int]  # ends with eos
     pixel_values: np.ndarray  # [frames, 3, S, S]
+    patch_kinds: Optional[np.ndarray] = None  # [frames, patches]: shape kind under each patch
+    patch_colours: Optional[np.ndarray] = None  # [frames, patches]: its colour
 
 
 @dataclass
@@ -179,6 +182,32 @@ class Batch:
     prefix: torch.Tensor  # [B] prompt lengths
     lengths: torch.Tensor  # [B]
     targets: torch.Tensor  # [B, L]: next token, -100 where no loss
+    patch_kinds: Optional[torch.Tensor] = None  # [F, P]
+    patch_colours: Optional[torch.Tensor] = None  # [F, P]
+
+
+def patch_labels(scene: shapes_task.Scene, layout: Tuple[int, int], frames: int,
+                 per_side: int) -> Tuple[np.ndarray, np.ndarray]:
+    """What lies under the centre of each patch of each frame ([frames, per_side²] kind and colour
+    labels). Frames are the tiles of a rows x cols grid, row-major, then the global view (or one
+    whole-image frame); every frame is a uniform rescale of its part of the image, so a patch
+    centre maps back to the original picture through normalised coordinates."""
+    kinds, colours = shapes_task.label_maps(scene)
+    rows, cols = layout
+    centre = (np.arange(per_side) + 0.5) / per_side
+    out_kinds = np.zeros((frames, per_side * per_side), dtype=np.int64)
+    out_colours = np.zeros_like(out_kinds)
+    for f in range(frames):
+        if rows and f < rows * cols:
+            r, c = divmod(f, cols)
+            xs, ys = (c + centre) / cols, (r + centre) / rows
+        else:
+            xs, ys = centre, centre
+        px = np.minimum((xs * scene.width).astype(int), scene.width - 1)
+        py = np.minimum((ys * scene.height).astype(int), scene.height - 1)
+        out_kinds[f] = kinds[py[:, None], px[None, :]].reshape(-1)
+        out_colours[f] = colours[py[:, None], px[None, :]].reshape(-1)
+    return out_kinds, out_colours
 
 
 class Task:
@@ -215,7 +244,10 @@ class Task:
         prompt_ids = self.tokens[self.prompt_text(prompt, processed.layouts)]
         answer_ids = ([] if answer is None else
                       self.tokens[answer_text(self.family, answer)] + [self.eos])
-        return Example(prompt_ids, answer_ids, processed.pixel_values)
+        kinds, colours = patch_labels(scene, processed.layouts[0],
+                                      processed.pixel_values.shape[0],
+                                      self.config.vision.patches_per_side)
+        return Example(prompt_ids, answer_ids, processed.pixel_values, kinds, colours)
 
     def collate(self, examples: Sequence[Example]) -> Batch:
         length = max(len(e.prompt_ids) + len(e.answer_ids) for e in examples)
@@ -230,17 +262,21 @@ class Task:
         frames = torch.from_numpy(np.concatenate([e.pixel_values for e in examples]))
         prefix = torch.tensor([len(e.prompt_ids) for e in examples])
         lengths = torch.tensor([len(e.prompt_ids) + len(e.answer_ids) for e in examples])
-        return Batch(ids, frames, prefix, lengths, targets)
+        kinds = torch.from_numpy(np.concatenate([e.patch_kinds for e in examples]))
+        colours = torch.from_numpy(np.concatenate([e.patch_colours for e in examples]))
+        return Batch(ids, frames, prefix, lengths, targets, kinds, colours)
 
 
 # ---------------------------------------------------------------------------------------------
 # Batched teacher-forced forward over the reference's modules
 
 
-def batch_logits(model: ref_models.VisionLanguageModel, batch: Batch) -> torch.Tensor:
+def batch_logits(model: ref_models.VisionLanguageModel,
+                 batch: Batch) -> Tuple[torch.Tensor, torch.Tensor]:
+    """(logits [B, L, V], the vision tower's output [F, P, Dv])."""
     config = model.config
     text = model.text_model
-    _, features = model.image_features(batch.frames, None)
+    vision_out, features = model.image_features(batch.frames, None)
     embeds = text.embed_tokens(batch.ids).clone()
     rows = batch.ids == config.image_token_id
     embeds[rows] = features.reshape(-1, features.shape[-1]).to(embeds.dtype)
@@ -260,12 +296,29 @@ def batch_logits(model: ref_models.VisionLanguageModel, batch: Batch) -> torch.T
     cache = KVCache(len(text.layers))
     for index, layer in enumerate(text.layers):
         x = layer(x, cos, sin, mask, cache, index)
-    return model._logits(text.norm(x))
+    return model._logits(text.norm(x)), vision_out
+
+
+class PatchHeads(nn.Module):
+    """Training-only probes on the vision tower's patches: which shape kind and colour lies under
+    each patch. Dense labels teach the tower shapes far sooner than the caption loss alone (with
+    it, colours were learned within 30k scenes but shapes hardly); they are not saved."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.kind = nn.Linear(width, len(shapes_task.SHAPES) + 1)
+        self.colour = nn.Linear(width, len(shapes_task.COLOURS) + 1)
+
+    def loss(self, vision_out: torch.Tensor, batch: Batch) -> torch.Tensor:
+        kinds = self.kind(vision_out).flatten(0, 1)
+        colours = self.colour(vision_out).flatten(0, 1)
+        return (nn.functional.cross_entropy(kinds, batch.patch_kinds.flatten()) +
+                nn.functional.cross_entropy(colours, batch.patch_colours.flatten()))
 
 
 def loss_of(model: ref_models.VisionLanguageModel, batch: Batch,
-            loc_ids: Optional[torch.Tensor]) -> torch.Tensor:
-    logits = batch_logits(model, batch)
+            loc_ids: Optional[torch.Tensor], heads: Optional[PatchHeads] = None) -> torch.Tensor:
+    logits, vision_out = batch_logits(model, batch)
     mask = batch.targets != -100
     picked = logits[mask]
     targets = batch.targets[mask]
@@ -281,7 +334,9 @@ def loss_of(model: ref_models.VisionLanguageModel, batch: Batch,
             soft_nll = -(soft * log_probs[is_loc][:, loc_ids]).sum(1)
             nll = nll.clone()
             nll[is_loc] = (1 - LOC_SOFT_WEIGHT) * nll[is_loc] + LOC_SOFT_WEIGHT * soft_nll
-    return nll.mean()
+    if heads is None:
+        return nll.mean()
+    return nll.mean() + PATCH_LOSS_WEIGHT * heads.loss(vision_out, batch)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -408,20 +463,28 @@ def save_weights(task: Task, model: ref_models.VisionLanguageModel, out: str) ->
 
 def train(task: Task, model: ref_models.VisionLanguageModel, args: argparse.Namespace,
           start_step: int) -> None:
-    optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01,
-                                  betas=(0.9, 0.98))
+    heads = PatchHeads(task.config.vision.hidden_size)
+    optimizer = torch.optim.AdamW(list(model.parameters()) + list(heads.parameters()), lr=args.lr,
+                                  weight_decay=0.01, betas=(0.9, 0.98))
     state_path = os.path.join(args.out, ".train_state.pt")
+    # A run that starts without optimizer state (a new run, or a checkpoint from before the patch
+    # heads) warms its learning rate up from where it starts.
+    warm_from = start_step
     if start_step and os.path.exists(state_path):
-        optimizer.load_state_dict(torch.load(state_path)["optimizer"])
+        state = torch.load(state_path)
+        if "heads" in state:
+            heads.load_state_dict(state["heads"])
+            optimizer.load_state_dict(state["optimizer"])
+            warm_from = 0
     loc_ids = None
     if task.family == "paligemma":
         first = task.tokens["<loc0000>"][0]
         loc_ids = torch.arange(first, first + shapes_task.LOC_BINS)
-    warmup = max(1, args.steps // 20)
+    warmup = max(1, min(100, args.steps // 20)) if warm_from else max(1, args.steps // 20)
     began = time.monotonic()
     running = None
     for step in range(start_step, args.steps):
-        lr = args.lr * min(1.0, (step + 1) / warmup) * 0.5 * (
+        lr = args.lr * min(1.0, (step - warm_from + 1) / warmup) * 0.5 * (
             1 + math.cos(math.pi * min(1.0, step / args.steps)))
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -431,10 +494,10 @@ def train(task: Task, model: ref_models.VisionLanguageModel, args: argparse.Name
             ahead = task.samples(range(step * args.batch, (step + 50) * args.batch))
             task.tokens.prime([answer_text(task.family, a) for _, _, a in ahead])
         batch = task.collate([task.example(s, p, a) for s, p, a in samples])
-        loss = loss_of(model, batch, loc_ids)
+        loss = loss_of(model, batch, loc_ids, heads)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(list(model.parameters()) + list(heads.parameters()), 1.0)
         optimizer.step()
         running = float(loss) if running is None else 0.95 * running + 0.05 * float(loss)
         done = step + 1
@@ -445,7 +508,8 @@ def train(task: Task, model: ref_models.VisionLanguageModel, args: argparse.Name
                   f"left", flush=True)
         if done % args.save_every == 0 or done == args.steps:
             save_weights(task, model, args.out)
-            torch.save({"optimizer": optimizer.state_dict(), "step": done}, state_path)
+            torch.save({"optimizer": optimizer.state_dict(), "heads": heads.state_dict(),
+                        "step": done}, state_path)
         if args.eval_every and done % args.eval_every == 0:
             print(f"step {done}: held-out accuracy {evaluate(task, model, args.eval_count)}",
                   flush=True)

@@ -69,6 +69,24 @@ class Scenes(unittest.TestCase):
                                      f"seed {seed}: {shape}")
 
 
+    def test_label_maps_mark_each_shape_with_its_kind_and_colour(self) -> None:
+        colour_index = {name: i + 1 for i, name in enumerate(sorted(shapes_task.COLOURS))}
+        for seed in range(40):
+            scene = shapes_task.random_scene(seed)
+            kinds, colours = shapes_task.label_maps(scene)
+            self.assertEqual(kinds.shape, (scene.height, scene.width))
+            self.assertEqual(int(kinds[0, 0]), 0)  # shapes keep a margin from the corners
+            for shape in scene.shapes:
+                x0, y0, x1, y1 = shape.box
+                cx = int((x0 + x1) / 2)
+                cy = int((y0 + y1) / 2 if shape.kind != "triangle" else y0 + 0.75 * (y1 - y0))
+                self.assertEqual(int(kinds[cy, cx]), shapes_task.SHAPES.index(shape.kind) + 1)
+                self.assertEqual(int(colours[cy, cx]), colour_index[shape.colour])
+            covered = int((kinds > 0).sum())
+            boxes = sum((s.box[2] - s.box[0]) * (s.box[3] - s.box[1]) for s in scene.shapes)
+            self.assertLess(covered, boxes * 1.05 + 4 * len(scene.shapes) * scene.width)
+
+
 class GroundTruth(unittest.TestCase):
     def test_captions_follow_the_grammar_and_order(self) -> None:
         for seed in SEEDS:
