@@ -83,7 +83,8 @@ struct RowSet {
 };
 
 // One work item. Templated on the precision so the rounding inlines; every member is
-// force-inlined into work_loop_<isa> so that it is compiled for that ISA.
+// force-inlined into the with_best_isa() clone (isa_dispatch.hpp) so that it is compiled for that
+// ISA.
 template <Precision P>
 struct BlockKernel {
   const AttentionParams& p;

@@ -138,8 +138,8 @@ Plan plan_for(const AttentionParams& p, const GemmKernels& kernels) {
   return plan;
 }
 
-// One call's work items. Every member is force-inlined into work_loop_<isa> so that the loops
-// between the GEMMs (packing of K/V, scores, softmax) are compiled for that ISA.
+// One call's work items. Every member is force-inlined into the with_best_isa() clone so that the
+// loops between the GEMMs (packing of K/V, scores, softmax) are compiled for that ISA.
 template <Precision P>
 struct GemmAttention {
   const AttentionParams& p;
