@@ -5,9 +5,9 @@ The bundled models (`models/tiny-smolvlm`, `models/tiny-paligemma`) are trained 
 against it. One seed gives one scene; the same seed gives the same bytes on every machine.
 
 A scene is 1-3 shapes (circle, square, triangle, star) in five colours (red, green, blue,
-yellow, purple), 20-40 % of the shorter image side, never overlapping, on a plain or textured
-grey background, in an image of 64-320 px per side (aspect ratios 1:2.5 to 2.5:1, so SmolVLM's
-tiling sees 1x1 to 3x3 grids). Ground truth:
+yellow, purple), 28-45 % of the shorter image side, never overlapping, on a plain or textured
+grey background, in an image of 64-320 px per side (aspect ratios 1:2 to 2:1, so SmolVLM's
+tiling sees square and oblong grids). Ground truth:
 
   caption     "a red circle" | "a red circle above a blue square" | "a red circle to the left of
               a blue square" | "a red circle, a blue square and a green star". Two shapes: the
@@ -84,7 +84,7 @@ class Scene:
 
 
 def _image_size(rng: random.Random) -> Tuple[int, int]:
-    aspect = math.exp(rng.uniform(math.log(1 / 2.5), math.log(2.5)))
+    aspect = math.exp(rng.uniform(math.log(1 / 2), math.log(2)))
     longest = rng.randint(64, 320)
     if aspect >= 1:
         return longest, max(48, round(longest / aspect))
@@ -120,7 +120,7 @@ def random_scene(seed: int) -> Scene:
         short = min(width, height)
         for _ in range(count):
             for _attempt in range(50):
-                side = rng.uniform(0.2, 0.4) * short
+                side = rng.uniform(0.28, 0.45) * short
                 x0 = rng.uniform(1, width - side - 1)
                 y0 = rng.uniform(1, height - side - 1)
                 box = (x0, y0, x0 + side, y0 + side)

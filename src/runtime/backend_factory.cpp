@@ -64,8 +64,8 @@ std::unique_ptr<ModelBackend> open_backend(const ModelFolder& folder, const Back
 #else
   throw Error(ErrorKind::Unsupported,
               "backend " + backend_type_name(backend) +
-                  ": this vlmrt was built without ONNX Runtime (not available; run scripts/setup "
-                  "and rebuild to get it); use --backend native");
+                  ": this vlmrt was built without ONNX Runtime (run scripts/setup, which installs "
+                  "it, and rebuild with -DVLMRT_WITH_ONNXRUNTIME=ON); use --backend native");
 #endif
 }
 

@@ -46,7 +46,7 @@ class Scenes(unittest.TestCase):
             for i, shape in enumerate(scene.shapes):
                 x0, y0, x1, y1 = shape.box
                 self.assertTrue(0 <= x0 < x1 <= scene.width and 0 <= y0 < y1 <= scene.height)
-                self.assertTrue(0.19 * short <= x1 - x0 <= 0.41 * short, seed)
+                self.assertTrue(0.27 * short <= x1 - x0 <= 0.46 * short, seed)
                 for other in scene.shapes[i + 1:]:
                     self.assertEqual(shapes_task.iou(shape.box, other.box), 0.0, seed)
         self.assertEqual(counts, {1, 2, 3})

@@ -51,6 +51,28 @@ std::string image_arg(const testing::GoldenCase& golden) {
   return "--image " + testing::shell_quote((golden.dir / golden.images.at(0)).string());
 }
 
+// One golden case's model, prompt and image, a scratch folder and the --draw output in it.
+struct DrawCase {
+  testing::GoldenCase golden;
+  fs::path scratch;
+  fs::path out;
+
+  DrawCase(const std::string& model, const std::string& name, const std::string& scratch_name,
+           const std::string& out_name)
+      : golden(testing::load_golden_case(model, name)),
+        scratch(testing::scratch_dir(scratch_name)),
+        out(scratch / out_name) {}
+
+  // `vlmrt run` on the case's image with `flags` then `--draw OUT`.
+  DrawRun run(const std::string& flags, int max_new_tokens) const {
+    return run_draw(
+        golden, image_arg(golden) + " " + flags + " --draw " + testing::shell_quote(out.string()),
+        max_new_tokens, scratch);
+  }
+
+  ImageRgb8 input() const { return load_image(golden.dir / golden.images.at(0)); }
+};
+
 bool same_pixels(const ImageRgb8& a, const ImageRgb8& b) {
   if (a.width() != b.width() || a.height() != b.height()) return false;
   for (int y = 0; y < a.height(); ++y)
@@ -61,40 +83,29 @@ bool same_pixels(const ImageRgb8& a, const ImageRgb8& b) {
 }
 
 TEST(DrawCli, CaptionOnlyAnswerSavesTheImageUnchanged) {
-  const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
-  const fs::path scratch = testing::scratch_dir("draw_cli_caption");
-  const fs::path out = scratch / "boxes.png";
-  const DrawRun run = run_draw(
-      golden, image_arg(golden) + " --draw " + testing::shell_quote(out.string()), 8, scratch);
+  const DrawCase draw("tiny-smolvlm-fp32", "single_image_45x40", "draw_cli_caption", "boxes.png");
+  const DrawRun run = draw.run("", 8);
   ASSERT_EQ(run.status, 0) << run.stdout_text << run.stderr_text;
   EXPECT_EQ(run.stdout_text.find("<loc"), std::string::npos) << run.stdout_text;
-  EXPECT_NE(run.stderr_text.find("drew 0 boxes on " + out.string()), std::string::npos)
+  EXPECT_NE(run.stderr_text.find("drew 0 boxes on " + draw.out.string()), std::string::npos)
       << run.stderr_text;
-  const ImageRgb8 input = load_image(golden.dir / golden.images.at(0));
-  EXPECT_TRUE(same_pixels(load_image(out), input));
+  EXPECT_TRUE(same_pixels(load_image(draw.out), draw.input()));
 }
 
 TEST(DrawCli, JsonListsNoDetectionsForACaptionAndWritesPpm) {
-  const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
-  const fs::path scratch = testing::scratch_dir("draw_cli_caption_json");
-  const fs::path out = scratch / "boxes.PPM";
-  const DrawRun run =
-      run_draw(golden, image_arg(golden) + " --json --draw " + testing::shell_quote(out.string()),
-               8, scratch);
+  const DrawCase draw("tiny-smolvlm-fp32", "single_image_45x40", "draw_cli_caption_json",
+                      "boxes.PPM");
+  const DrawRun run = draw.run("--json", 8);
   ASSERT_EQ(run.status, 0) << run.stdout_text << run.stderr_text;
   const auto json = nlohmann::json::parse(run.stdout_text);
   EXPECT_EQ(json.at("detections"), nlohmann::json::array());
   EXPECT_FALSE(json.contains("detections_error"));
-  EXPECT_TRUE(same_pixels(load_image(out), load_image(golden.dir / golden.images.at(0))));
+  EXPECT_TRUE(same_pixels(load_image(draw.out), draw.input()));
 }
 
 TEST(DrawCli, DetectionAnswerIsListedAndDrawn) {
-  const auto golden = testing::load_golden_case("tiny-paligemma-fp32", "detect_64x64");
-  const fs::path scratch = testing::scratch_dir("draw_cli_detect");
-  const fs::path out = scratch / "boxes.png";
-  const DrawRun run =
-      run_draw(golden, image_arg(golden) + " --json --draw " + testing::shell_quote(out.string()),
-               4, scratch);
+  const DrawCase draw("tiny-paligemma-fp32", "detect_64x64", "draw_cli_detect", "boxes.png");
+  const DrawRun run = draw.run("--json", 4);
   ASSERT_EQ(run.status, 0) << run.stdout_text << run.stderr_text;
   const auto json = nlohmann::json::parse(run.stdout_text);
   ASSERT_EQ(json.at("text"), "<loc0264><loc0141><loc0778><loc0434>");
@@ -109,8 +120,8 @@ TEST(DrawCli, DetectionAnswerIsListedAndDrawn) {
   EXPECT_FALSE(detections[0].contains("segmentation_codes"));
   EXPECT_NE(run.stderr_text.find("drew 1 box on"), std::string::npos) << run.stderr_text;
 
-  const ImageRgb8 input = load_image(golden.dir / golden.images.at(0));
-  const ImageRgb8 drawn = load_image(out);
+  const ImageRgb8 input = draw.input();
+  const ImageRgb8 drawn = load_image(draw.out);
   ASSERT_EQ(drawn.width(), input.width());
   ASSERT_EQ(drawn.height(), input.height());
   const draw::Rgb colour = draw::palette_colour(0);
@@ -124,12 +135,8 @@ TEST(DrawCli, DetectionAnswerIsListedAndDrawn) {
 }
 
 TEST(DrawCli, MalformedAnswerFailsAfterPrintingTheText) {
-  const auto golden = testing::load_golden_case("tiny-paligemma2-fp32", "caption_40x30");
-  const fs::path scratch = testing::scratch_dir("draw_cli_malformed");
-  const fs::path out = scratch / "boxes.png";
-  const DrawRun run =
-      run_draw(golden, image_arg(golden) + " --json --draw " + testing::shell_quote(out.string()),
-               6, scratch);
+  const DrawCase draw("tiny-paligemma2-fp32", "caption_40x30", "draw_cli_malformed", "boxes.png");
+  const DrawRun run = draw.run("--json", 6);
   EXPECT_EQ(run.status, 1) << run.stdout_text << run.stderr_text;
   const auto json = nlohmann::json::parse(run.stdout_text);
   EXPECT_NE(json.at("text").get<std::string>().find("<loc"), std::string::npos);
@@ -137,30 +144,25 @@ TEST(DrawCli, MalformedAnswerFailsAfterPrintingTheText) {
   const std::string error = json.at("detections_error").get<std::string>();
   EXPECT_NE(error.find("<locNNNN> tokens; expected 4"), std::string::npos) << error;
   EXPECT_NE(run.stderr_text.find("format error"), std::string::npos) << run.stderr_text;
-  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(draw.out));
 }
 
 TEST(DrawCli, NeedsExactlyOneImage) {
-  const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
-  const fs::path scratch = testing::scratch_dir("draw_cli_images");
-  const fs::path out = scratch / "boxes.png";
-  const std::string draw = " --draw " + testing::shell_quote(out.string());
-  for (const std::string& images : {std::string(), image_arg(golden) + " " + image_arg(golden)}) {
-    const DrawRun run = run_draw(golden, images + draw, 4, scratch);
+  const DrawCase draw("tiny-smolvlm-fp32", "single_image_45x40", "draw_cli_images", "boxes.png");
+  const std::string out = " --draw " + testing::shell_quote(draw.out.string());
+  for (const std::string& images :
+       {std::string(), image_arg(draw.golden) + " " + image_arg(draw.golden)}) {
+    const DrawRun run = run_draw(draw.golden, images + out, 4, draw.scratch);
     EXPECT_EQ(run.status, 1) << images;
     EXPECT_NE(run.stderr_text.find("needs exactly one --image"), std::string::npos)
         << run.stderr_text;
-    EXPECT_FALSE(fs::exists(out));
+    EXPECT_FALSE(fs::exists(draw.out));
   }
 }
 
 TEST(DrawCli, RejectsAnOutputNameWithoutAWritableFormatBeforeGenerating) {
-  const auto golden = testing::load_golden_case("tiny-smolvlm-fp32", "single_image_45x40");
-  const fs::path scratch = testing::scratch_dir("draw_cli_format");
-  const DrawRun run = run_draw(
-      golden,
-      image_arg(golden) + " --json --draw " + testing::shell_quote((scratch / "b.jpg").string()), 4,
-      scratch);
+  const DrawCase draw("tiny-smolvlm-fp32", "single_image_45x40", "draw_cli_format", "b.jpg");
+  const DrawRun run = draw.run("--json", 4);
   EXPECT_EQ(run.status, 1);
   EXPECT_EQ(run.stdout_text, "");  // refused before any generation
   EXPECT_NE(run.stderr_text.find("use a .png or .ppm file name"), std::string::npos)
