@@ -364,11 +364,17 @@ def decode(task: Task, ids: Sequence[int]) -> str:
         vocab = json.load(f)
     inverse = {i: t for t, i in vocab["model"]["vocab"].items()}
     inverse.update({t["id"]: t["content"] for t in vocab["added_tokens"]})
-    pieces = "".join(inverse[i] for i in ids)
     if task.family == "smolvlm":
+        pieces = "".join(inverse[i] for i in ids)
         table = {v: k for k, v in train_tokenizer.bytes_to_unicode().items()}
         return bytes(table[c] for c in pieces).decode("utf-8", "replace").strip()
-    return pieces.replace(train_tokenizer.SPACE, " ").strip()
+    # SentencePiece: a character outside the small vocabulary is spelled as byte tokens <0xNN>.
+    out = bytearray()
+    for i in ids:
+        byte = re.fullmatch(r"<0x([0-9A-F]{2})>", inverse[i])
+        out += (bytes([int(byte.group(1), 16)]) if byte else
+                inverse[i].replace(train_tokenizer.SPACE, " ").encode("utf-8"))
+    return out.decode("utf-8", "replace").strip()
 
 
 def evaluate(task: Task, model: ref_models.VisionLanguageModel, count: int,

@@ -81,6 +81,14 @@ class PatchLabels(unittest.TestCase):
         self.assertEqual(kinds[2, 0], pixel_kinds[y, x])
 
 
+class Decode(unittest.TestCase):
+    def test_byte_fallback_tokens_become_their_characters(self) -> None:
+        task = train_tiny_model.Task("paligemma", os.path.join(SOURCE, "models", "tiny-paligemma"))
+        text = "a blue circle above a red star"
+        ids = task.tokens[text]
+        self.assertEqual(train_tiny_model.decode(task, ids), text)
+
+
 class PositionCodes(unittest.TestCase):
     def test_every_patch_has_its_own_code(self) -> None:
         codes = train_tiny_model.sincos_positions(8, 96)

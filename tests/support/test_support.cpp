@@ -27,6 +27,12 @@ fs::path shared_data_dir() {
 fs::path cli_path() {
   return VLMRT_CLI_PATH;
 }
+fs::path binary_dir() {
+  return VLMRT_BINARY_DIR;
+}
+fs::path cmake_command() {
+  return VLMRT_CMAKE_COMMAND;
+}
 std::string python() {
   return VLMRT_PYTHON;
 }

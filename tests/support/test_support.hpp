@@ -15,6 +15,8 @@ namespace vlmrt::testing {
 std::filesystem::path source_dir();       // the repository root
 std::filesystem::path shared_data_dir();  // ../shared/data (may be absent)
 std::filesystem::path cli_path();         // the built `vlmrt` executable
+std::filesystem::path binary_dir();       // the build tree
+std::filesystem::path cmake_command();    // the cmake that configured it
 // samples/models/<name>: the bundled model-folder configs (no weights) users start from.
 std::filesystem::path sample_model(const std::string& name);
 // tests/fixtures/configs/<name>: config variants written for the parser tests.

@@ -1,6 +1,7 @@
 // The README's quick start works from a checkout: every `./vlmrt ...` command of its first `sh`
 // block runs (with this build's CLI, from the repository root) and, when the block is followed by
-// a `text` block, prints those lines. (The block's other command, scripts/test, is what CI runs.)
+// a `text` block, prints those lines. (The quick start's other command, scripts/test, is what CI
+// runs.)
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -113,15 +113,19 @@ TEST(RunCli, WithoutModelItLooksForTheBundledModelAndSaysWhere) {
   const auto scratch = testing::scratch_dir("no_bundled");
   const CliRun run = vlmrt_cli_with_stderr("run --prompt hi --max-new-tokens 1",
                                            "VLMRT_MODELS_DIR=" + quoted(scratch));
-  if (std::filesystem::exists(testing::source_dir() / "models" / "tiny-smolvlm" / "config.json")) {
-    // Found beside or above the executable even though VLMRT_MODELS_DIR has none.
-    EXPECT_EQ(run.status, 0) << run.output;
-  } else {
-    EXPECT_EQ(run.status, 1);
-    EXPECT_NE(run.output.find("bundled model tiny-smolvlm"), std::string::npos) << run.output;
-    EXPECT_NE(run.output.find(scratch.string()), std::string::npos) << run.output;
-    EXPECT_NE(run.output.find("pass --model DIR"), std::string::npos) << run.output;
-  }
+  EXPECT_EQ(run.status, 1);
+  EXPECT_NE(run.output.find("bundled model tiny-smolvlm"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find((scratch / "tiny-smolvlm").string()), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("pass --model DIR"), std::string::npos) << run.output;
+}
+
+TEST(RunCli, WithoutModelItRunsTheBundledModel) {
+  // The build tree's executable finds the checkout's models/ above it.
+  const CliRun run = vlmrt_cli(
+      "run --image " + quoted(testing::source_dir() / "samples" / "images" / "three_shapes.png") +
+      " --json");
+  ASSERT_EQ(run.status, 0) << run.output;
+  EXPECT_FALSE(nlohmann::json::parse(run.output).at("text").get<std::string>().empty());
 }
 
 TEST(RunCli, SeededSamplingRepeats) {

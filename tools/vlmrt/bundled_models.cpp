@@ -11,9 +11,9 @@ namespace vlmrt::cli {
 namespace fs = std::filesystem;
 
 std::vector<fs::path> bundled_model_candidates(std::string_view name) {
+  // An explicit folder is the only place looked at: a user who sets it means that copy.
+  if (const char* dir = std::getenv("VLMRT_MODELS_DIR"); dir && *dir) return {fs::path(dir) / name};
   std::vector<fs::path> out;
-  if (const char* dir = std::getenv("VLMRT_MODELS_DIR"); dir && *dir)
-    out.push_back(fs::path(dir) / name);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
