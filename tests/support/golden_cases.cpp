@@ -1,6 +1,7 @@
 #include "golden_cases.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/json.hpp"
 #include "test_support.hpp"
@@ -65,6 +66,14 @@ std::vector<GoldenCase> golden_cases() {
     for (const auto& name : names) cases.push_back(load_golden_case(fixture, name));
   }
   return cases;
+}
+
+std::string case_test_name(const std::string& fixture, const std::string& name) {
+  std::string out = fixture + "_" + name;
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+      '_');
+  return out;
 }
 
 }  // namespace vlmrt::testing

@@ -41,5 +41,7 @@ std::filesystem::path golden_fixture_dir(const std::string& fixture);
 // Every case of every fixture, sorted by fixture then case name.
 std::vector<GoldenCase> golden_cases();
 GoldenCase load_golden_case(const std::string& fixture, const std::string& name);
+// "<fixture>_<name>" with every character GoogleTest refuses in a test name replaced by '_'.
+std::string case_test_name(const std::string& fixture, const std::string& name);
 
 }  // namespace vlmrt::testing

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -134,6 +135,16 @@ fs::path generated_data(const std::string& name, const fs::path& script, const s
   fs::remove_all(target);
   fs::rename(temp, target);
   return target;
+}
+
+float max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  if (a.size() != b.size()) return INFINITY;
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const float diff = std::fabs(a[i] - b[i]);
+    if (!(diff <= worst)) worst = diff;  // NaN wins
+  }
+  return worst;
 }
 
 }  // namespace vlmrt::testing

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ ImageRgb8 noise_image(int width, int height, std::uint32_t seed);
 // Runs `action` and describes the vlmrt::Error it throws as "<kind>: <message>", or returns
 // "no error".
 std::string error_of(const std::function<void()>& action);
+
+// The largest |a[i] - b[i]|: infinity when the sizes differ and NaN when either holds a NaN, so
+// that a `<= tolerance` check fails on both.
+float max_abs_diff(std::span<const float> a, std::span<const float> b);
 
 // Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& text);

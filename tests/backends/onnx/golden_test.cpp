@@ -29,16 +29,10 @@ namespace vlmrt::onnx {
 namespace {
 
 using vlmrt::testing::GoldenCase;
+using vlmrt::testing::max_abs_diff;
 
 // fp32 graphs under ORT differ from PyTorch's f32 only in summation order.
 constexpr float kTolerance = 1e-4f;
-
-float max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  if (a.size() != b.size()) return INFINITY;
-  float diff = 0.0f;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::fabs(a[i] - b[i]));
-  return diff;
-}
 
 std::vector<GoldenCase> fp32_cases() {
   std::vector<GoldenCase> cases;
@@ -48,11 +42,7 @@ std::vector<GoldenCase> fp32_cases() {
 }
 
 std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) {
-  std::string name = info.param.fixture + "_" + info.param.name;
-  std::replace_if(
-      name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-      '_');
-  return name;
+  return vlmrt::testing::case_test_name(info.param.fixture, info.param.name);
 }
 
 struct OpenedCase {

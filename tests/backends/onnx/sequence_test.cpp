@@ -10,6 +10,7 @@
 #include <span>
 
 #include "onnx_test_support.hpp"
+#include "test_support.hpp"
 
 namespace vlmrt::onnx {
 namespace {
@@ -17,16 +18,10 @@ namespace {
 using testing::cpu_options;
 using testing::open_export;
 using testing::throws_error;
+using vlmrt::testing::max_abs_diff;
 
 std::vector<float> copy(std::span<const float> logits) {
   return {logits.begin(), logits.end()};
-}
-
-float max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  if (a.size() != b.size()) return INFINITY;
-  float diff = 0.0f;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::fabs(a[i] - b[i]));
-  return diff;
 }
 
 float max_abs(std::span<const float> values) {

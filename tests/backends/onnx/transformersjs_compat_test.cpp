@@ -38,6 +38,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using vlmrt::testing::GoldenCase;
+using vlmrt::testing::max_abs_diff;
 
 // The fixtures whose exports transformers.js is run on (see the comment at the top).
 constexpr const char* kFixtures[] = {"tiny-smolvlm-fp32", "tiny-smolvlm2-fp32"};
@@ -70,11 +71,7 @@ std::vector<CompatCase> compat_cases() {
 }
 
 std::string test_name(const ::testing::TestParamInfo<CompatCase>& info) {
-  std::string name = info.param.fixture + "_" + info.param.name;
-  std::replace_if(
-      name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-      '_');
-  return name;
+  return vlmrt::testing::case_test_name(info.param.fixture, info.param.name);
 }
 
 fs::path find_on_path(const std::string& program) {
@@ -229,13 +226,6 @@ std::vector<std::int32_t> vlmrt_greedy(const GoldenCase& golden, const std::stri
   generation.max_new_tokens = golden.tokens.size();
   generation.ignore_eos = true;
   return gen::generate(*run.sequence, tokenizer, generation).tokens;
-}
-
-float max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  if (a.size() != b.size()) return INFINITY;
-  float diff = 0.0f;
-  for (std::size_t i = 0; i < a.size(); ++i) diff = std::max(diff, std::fabs(a[i] - b[i]));
-  return diff;
 }
 
 std::span<const float> row(const npy::Array<float>& logits, std::size_t step) {

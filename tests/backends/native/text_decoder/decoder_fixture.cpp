@@ -94,16 +94,6 @@ runtime::PromptChunk chunk_tail(const runtime::PromptChunk& chunk, std::size_t l
   return slice(chunk, length, chunk.ids.size(), image_token_id);
 }
 
-float max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  EXPECT_EQ(a.size(), b.size());
-  float worst = 0.0f;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    const float diff = std::fabs(a[i] - b[i]);
-    if (!(diff <= worst)) worst = diff;  // NaN wins
-  }
-  return worst;
-}
-
 float max_abs(std::span<const float> values) {
   float worst = 0.0f;
   for (const float v : values) worst = std::max(worst, std::fabs(v));

@@ -17,6 +17,7 @@
 #include "models/model_config.hpp"
 #include "models/network.hpp"
 #include "runtime/backend.hpp"
+#include "test_support.hpp"
 
 namespace vlmrt::native::testing {
 
@@ -46,7 +47,7 @@ runtime::PromptChunk chunk_head(const runtime::PromptChunk& chunk, std::size_t l
 runtime::PromptChunk chunk_tail(const runtime::PromptChunk& chunk, std::size_t length,
                                 std::int64_t image_token_id);
 
-float max_abs_diff(std::span<const float> a, std::span<const float> b);
+using vlmrt::testing::max_abs_diff;
 float max_abs(std::span<const float> values);
 
 }  // namespace vlmrt::native::testing

@@ -79,11 +79,7 @@ float tolerance_for(const GoldenCase& golden, std::span<const float> reference) 
 }
 
 std::string test_name(const ::testing::TestParamInfo<GoldenCase>& info) {
-  std::string name = info.param.fixture + "_" + info.param.name;
-  std::replace_if(
-      name.begin(), name.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
-      '_');
-  return name;
+  return vlmrt::testing::case_test_name(info.param.fixture, info.param.name);
 }
 
 class GoldenDecoding : public ::testing::TestWithParam<GoldenCase> {};
