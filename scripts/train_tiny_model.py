@@ -151,6 +151,7 @@ class Tokens:
     def __init__(self, model_dir: str) -> None:
         self.path = os.path.join(model_dir, "tokenizer.json")
         self.cache: Dict[str, List[int]] = {}
+        self._pieces: Optional[Dict[int, str]] = None
 
     def prime(self, texts: Sequence[str]) -> None:
         todo = sorted({t for t in texts if t not in self.cache})
@@ -161,6 +162,15 @@ class Tokens:
         if text not in self.cache:
             self.prime([text])
         return self.cache[text]
+
+    def pieces(self) -> Dict[int, str]:
+        """id -> token text of the vocabulary and the added tokens (read once)."""
+        if self._pieces is None:
+            with open(self.path, encoding="utf-8") as f:
+                vocab = json.load(f)
+            self._pieces = {i: t for t, i in vocab["model"]["vocab"].items()}
+            self._pieces.update({t["id"]: t["content"] for t in vocab["added_tokens"]})
+        return self._pieces
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,11 +369,7 @@ def greedy(model: ref_models.VisionLanguageModel, example: Example, eos: int,
 
 
 def decode(task: Task, ids: Sequence[int]) -> str:
-    tokenizer = task.tokens.path
-    with open(tokenizer, encoding="utf-8") as f:
-        vocab = json.load(f)
-    inverse = {i: t for t, i in vocab["model"]["vocab"].items()}
-    inverse.update({t["id"]: t["content"] for t in vocab["added_tokens"]})
+    inverse = task.tokens.pieces()
     if task.family == "smolvlm":
         pieces = "".join(inverse[i] for i in ids)
         table = {v: k for k, v in train_tokenizer.bytes_to_unicode().items()}
